@@ -1,0 +1,171 @@
+"""Build: records → RDF dataset → entailments → cross-checks → dumps.
+
+One named graph per source document, plus the ontology, the reference tables, each curated
+file and the inferred triples. Dumps are written to a temporary directory beside the target
+and moved into place only when every file is complete, so a failed build never leaves a
+half-written dist/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+from rdflib import Dataset, Graph
+from rdflib.namespace import RDF
+
+from . import __version__, ids
+from .checks import check_budgets
+from .emit import Writer
+from .ids import PG, PREFIXES
+from .inference import entailments
+from .loader import DataSet, RecordError, load_data
+from .rdf_alignments import write_alignments
+from .rdf_national import write_national_plan
+from .rdf_reference import write_reference
+from .rdf_sheet import write_sheet
+
+PROGRAM_CLASSES = (PG.NationalProgram, PG.PrefecturalProject, PG.SubProject, PG.Initiative)
+
+# Dump file → (rdflib format, media type). N-Triples and Turtle hold the union of all graphs.
+DUMPS = {
+    "policygraph.trig": ("trig", "application/trig"),
+    "policygraph.nq": ("nquads", "application/n-quads"),
+    "policygraph.nt": ("nt", "application/n-triples"),
+    "policygraph.ttl": ("turtle", "text/turtle"),
+    "policygraph.jsonld": ("json-ld", "application/ld+json"),
+}
+
+
+def project_root() -> Path:
+    """The checkout that holds data/ and ontology/ (POLICYGRAPH_HOME overrides)."""
+    if home := os.environ.get("POLICYGRAPH_HOME"):
+        return Path(home)
+    here = Path(__file__).resolve().parents[2]
+    return here if (here / "ontology").is_dir() else Path.cwd()
+
+
+@dataclass
+class Build:
+    dataset: Dataset
+    store: ox.Store
+    data: DataSet
+    inputs_hash: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _new_dataset() -> Dataset:
+    ds = Dataset()
+    for prefix, ns in PREFIXES.items():
+        ds.bind(prefix, ns)
+    return ds
+
+
+def input_files(root: Path, extra: list[Path] = ()) -> list[Path]:
+    files = sorted((root / "ontology").glob("*.ttl")) + sorted((root / "data").rglob("*.yaml"))
+    return [f for f in files if "templates" not in f.parts] + list(extra)
+
+
+def inputs_hash(files: list[Path]) -> str:
+    h = hashlib.sha256(__version__.encode())
+    for f in files:
+        h.update(str(f.name).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check: bool = True) -> Build:
+    """Everything but writing: returns the rdflib dataset and a pyoxigraph store holding it."""
+    root = root or project_root()
+    data = load_data(root / "data", extra_sheets)
+    ds = _new_dataset()
+
+    onto = ds.graph(ids.G_ONTOLOGY)
+    for ttl in sorted((root / "ontology").glob("*.ttl")):
+        onto.parse(ttl, format="turtle")
+    write_reference(data, Writer(ds.graph(ids.G_REFERENCE)))
+    for _, plan in data.national_plans:
+        write_national_plan(plan, Writer(ds.graph(ids.source_graph(plan.source.key))))
+    for _, sheet in data.sheets:
+        write_sheet(sheet, Writer(ds.graph(ids.source_graph(sheet.source.key))))
+    known = {s for g in ds.graphs() for c in PROGRAM_CLASSES for s in g.subjects(RDF.type, c)}
+    for path, af in data.alignments:
+        write_alignments(af, path, data, Writer(ds.graph(ids.curated_graph(af.source.key))), known)
+
+    asserted = Graph()
+    for g in ds.graphs():
+        for t in g:
+            asserted.add(t)
+    inferred = ds.graph(ids.G_INFERRED)
+    for t in entailments(asserted):
+        inferred.add(t)
+
+    store = to_store(ds)
+    if check:
+        check_budgets(store)
+    counts = {str(g.identifier): len(g) for g in ds.graphs() if len(g)}
+    return Build(ds, store, data, inputs_hash(input_files(root, list(extra_sheets))), counts)
+
+
+def to_store(ds: Dataset) -> ox.Store:
+    store = ox.Store()
+    store.bulk_load(ds.serialize(format="nquads", encoding="utf-8"), ox.RdfFormat.N_QUADS)
+    return store
+
+
+def union_graph(ds: Dataset) -> Graph:
+    g = Graph()
+    for prefix, ns in PREFIXES.items():
+        g.bind(prefix, ns)
+    for named in ds.graphs():
+        for t in named:
+            g.add(t)
+    return g
+
+
+def write_dumps(build: Build, out: Path) -> dict[str, int]:
+    """Write every dump into a fresh directory, then swap it in for ``out``."""
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        union = union_graph(build.dataset)
+        sizes = {}
+        for name, (fmt, _) in DUMPS.items():
+            target = tmp / name
+            source = build.dataset if fmt in ("trig", "nquads", "json-ld") else union
+            source.serialize(destination=target, format=fmt, encoding="utf-8")
+            sizes[name] = target.stat().st_size
+        info = {
+            "version": __version__,
+            "inputs_hash": build.inputs_hash,
+            "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "triples": len(union),
+            "graphs": build.counts,
+            "files": sizes,
+        }
+        (tmp / "build-info.json").write_text(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+        _swap_in(tmp, out)
+        return sizes
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _swap_in(new: Path, out: Path) -> None:
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}-old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(new, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+

@@ -1,0 +1,76 @@
+"""Small helpers shared by the record → RDF converters: labels, texts, observations."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import PROV, RDF, RDFS, SKOS, XSD
+
+from . import ids
+from .ids import PG, QB
+
+THOUSAND_YEN = ids.code("unit", "thousand-yen")
+
+
+class Writer:
+    """Writes triples into one named graph of the dataset."""
+
+    def __init__(self, graph: Graph):
+        self.g = graph
+
+    def add(self, s: URIRef, p: URIRef, o) -> None:
+        if o is not None:
+            self.g.add((s, p, o))
+
+    def typed(self, s: URIRef, *classes: URIRef) -> None:
+        for c in classes:
+            self.g.add((s, RDF.type, c))
+
+    def label(self, s: URIRef, ja: str, en: str | None = None, concept: bool = False) -> None:
+        """rdfs:label in Japanese (and English); SKOS concepts get skos:prefLabel too."""
+        for text, lang in ((ja, "ja"), (en, "en")):
+            if text:
+                self.g.add((s, RDFS.label, Literal(text, lang=lang)))
+                if concept:
+                    self.g.add((s, SKOS.prefLabel, Literal(text, lang=lang)))
+
+    def text(self, s: URIRef, p: URIRef, value: str | None, lang: str = "ja") -> None:
+        if value:
+            self.g.add((s, p, Literal(value, lang=lang)))
+
+    def derived(self, s: URIRef, section: URIRef) -> None:
+        self.g.add((s, PROV.wasDerivedFrom, section))
+
+    def budget(self, dataset: URIRef, program: URIRef, year: int, stage: str, amount: int | Decimal,
+               section: URIRef, funding: str = "all") -> URIRef:
+        """One qb:Observation of an amount in 千円."""
+        obs = ids.budget_observation(program, year, stage, funding)
+        self.typed(obs, PG.BudgetObservation, QB.Observation)
+        self.add(obs, QB.dataSet, dataset)
+        self.add(obs, PG.program, program)
+        self.add(obs, PG.fiscalYear, ids.fiscal_year(year))
+        self.add(obs, PG.budgetStage, ids.code("budget-stage", stage))
+        self.add(obs, PG.fundingSource, ids.code("funding-source", funding))
+        self.add(obs, PG.amount, Literal(Decimal(amount), datatype=XSD.decimal))
+        self.add(obs, PG.unitOfMeasure, THOUSAND_YEN)
+        self.add(obs, PG.currency, Literal("JPY"))
+        self.derived(obs, section)
+        return obs
+
+    def dataset(self, iri: URIRef, structure: URIRef, ja: str, en: str, source: URIRef) -> URIRef:
+        self.typed(iri, QB.DataSet)
+        self.add(iri, QB.structure, structure)
+        self.label(iri, ja, en)
+        self.derived(iri, source)
+        return iri
+
+    def section(self, doc_key: str, path: str, heading_path: str, quote: str | None = None) -> URIRef:
+        """A pg:SourceSection of a document: where in it a fact was read."""
+        sec = ids.source_section(doc_key, path)
+        self.typed(sec, PG.SourceSection)
+        self.add(sec, ids.DCTERMS.isPartOf, ids.source_document(doc_key))
+        self.add(sec, PG.sectionPath, Literal(heading_path))
+        self.label(sec, heading_path)
+        self.text(sec, PG.quote, quote)
+        return sec

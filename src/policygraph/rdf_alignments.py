@@ -1,0 +1,55 @@
+"""Curated alignments → RDF: a reified pg:Alignment per link, plus the pg:alignedWith shortcut."""
+
+from __future__ import annotations
+
+from rdflib import Literal, URIRef
+from rdflib.namespace import DCTERMS, PROV
+
+from . import ids
+from .emit import Writer
+from .ids import PG
+from .loader import DataSet, RecordError
+from .rdf_national import program_iri
+from .rdf_sheet import initiative_iri, sub_project_iri
+from .records import AlignmentsFile
+
+
+def write_alignments(af: AlignmentsFile, path, ds: DataSet, w: Writer, known: set[URIRef]) -> None:
+    """``known`` holds every program IRI the sources define; a side outside it is an error."""
+    src = af.source
+    national = next((p for _, p in ds.national_plans if p.source.key == src.national_source), None)
+    sheet = next((s for _, s in ds.sheets if s.source.key == src.prefectural_source), None)
+    if national is None or sheet is None:
+        raise RecordError(f"{path}: source: unknown national_source or prefectural_source")
+    doc = ids.source_document(src.key)
+    w.typed(doc, PG.SourceDocument, PROV.Entity)
+    w.label(doc, src.title, src.title_en)
+    w.add(doc, DCTERMS.title, Literal(src.title, lang="ja"))
+    agent = ids.iri("agent", src.asserted_by)
+    w.add(doc, DCTERMS.creator, agent)
+    pref, key = sheet.source.prefecture, sheet.project.key
+    year = national.source.fiscal_year
+    for a in af.alignments:
+        nat = program_iri(year, a.national)
+        parts = [int(x) for x in a.prefectural.split("/")]
+        local = sub_project_iri(pref, key, parts[0]) if len(parts) == 1 else initiative_iri(pref, key, *parts)
+        for side, name in ((nat, "national"), (local, "prefectural")):
+            if side not in known:
+                raise RecordError(f"{path}: alignment {a.key!r}: {name} side {getattr(a, name)!r} is not a program "
+                                  f"in its source ({side})")
+        al = ids.iri("alignment", a.key)
+        w.typed(al, PG.Alignment)
+        w.label(al, f"{a.key}（対応関係）", f"alignment {a.key}")
+        w.add(al, PG.nationalSide, nat)
+        w.add(al, PG.prefecturalSide, local)
+        w.add(al, PG.alignmentType, ids.code("alignment-type", a.type))
+        w.text(al, PG.rationale, a.rationale)
+        w.text(al, PG.rationale, a.rationale_en, lang="en")
+        w.text(al, PG.nationalEvidence, a.national_evidence)
+        w.text(al, PG.prefecturalEvidence, a.prefectural_evidence)
+        w.add(al, PROV.wasAttributedTo, agent)
+        w.derived(al, ids.source_section(national.source.key, a.national))
+        w.derived(al, ids.source_section(sheet.source.key,
+                                         "sub-projects/" + "/".join(str(p) for p in parts)))
+        w.derived(al, doc)
+        w.add(local, PG.alignedWith, nat)  # the enclosing project gets it by inference (property chain)

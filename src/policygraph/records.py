@@ -1,0 +1,398 @@
+"""Typed records: the shape of every YAML file in data/.
+
+Each model mirrors the document it transcribes, so a reviewer can hold the YAML
+beside the PDF. Models forbid unknown keys and check what can be checked inside
+one file (row totals, year names); checks across records (sub-project sums) run
+on the built graph in checks.py.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from .eras import parse_fiscal_year
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# A fiscal year written as the source writes it (R7, 令和７年度, 2025) becomes 2025.
+FiscalYear = Annotated[int, BeforeValidator(lambda v: parse_fiscal_year(str(v)))]
+JisCode = Annotated[str, Field(pattern=r"^(0[1-9]|[1-3][0-9]|4[0-7])$")]
+Key = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9/-]*$")]
+
+
+def _nfkc(s: str) -> str:
+    return unicodedata.normalize("NFKC", s)
+
+
+# ---------------------------------------------------------------- reference data
+
+class Region(Record):
+    key: Key
+    name_ja: str
+    name_en: str
+
+
+class PrefectureRecord(Record):
+    code: JisCode
+    name_ja: str
+    name_en: str
+    region: Key
+
+
+class ReferenceSource(Record):
+    key: Key
+    title: str
+    title_en: str
+
+
+class PrefecturesFile(Record):
+    source: ReferenceSource
+    regions: list[Region]
+    prefectures: list[PrefectureRecord]
+
+    @model_validator(mode="after")
+    def _complete(self):
+        codes = [p.code for p in self.prefectures]
+        if len(set(codes)) != len(codes):
+            raise ValueError("duplicate prefecture code")
+        regions = {r.key for r in self.regions}
+        for p in self.prefectures:
+            if p.region not in regions:
+                raise ValueError(f"prefecture {p.code}: unknown region {p.region!r}")
+        return self
+
+
+class FiscalYearsFile(Record):
+    first: int
+    last: int
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.first > self.last:
+            raise ValueError("first must not be after last")
+        return self
+
+
+class OrganizationRecord(Record):
+    key: Key
+    name_ja: str
+    name_en: str
+    alt_ja: list[str] = []
+    sub_organization_of: Key | None = None
+    note: str | None = None
+
+
+class UnitRecord(Record):
+    key: Key
+    prefecture: JisCode
+    name_ja: str
+    name_en: str
+    kind: Literal["department", "division"]
+    unit_of: Key | None = None
+
+
+class OrganizationsFile(Record):
+    organizations: list[OrganizationRecord]
+    units: list[UnitRecord] = []
+
+
+# ---------------------------------------------------------------- national plan
+
+class NationalBudget(Record):
+    printed: str
+    plan_year: int = Field(ge=0)
+    prior_year: int | Literal["new"]
+
+    @model_validator(mode="after")
+    def _matches_print(self):
+        # The figures must be the ones printed: 1,760,400千円（1,956,000千円）.
+        digits = re.findall(r"[\d,]+(?=千円)", _nfkc(self.printed).replace(" ", ""))
+        numbers = [int(d.replace(",", "")) for d in digits]
+        expected = [self.plan_year] + ([] if self.prior_year == "new" else [self.prior_year])
+        if numbers != expected:
+            raise ValueError(f"amounts {expected} do not match the printed text {self.printed!r}")
+        if self.prior_year == "new" and "新規" not in self.printed.replace(" ", "").replace("\u3000", ""):
+            raise ValueError(f"prior_year is 'new' but the printed text does not say 新規: {self.printed!r}")
+        return self
+
+
+class PlanItem(Record):
+    no: str
+    title: str
+    title_en: str
+    kind: Literal["measure", "program"] = "program"
+    budget: NationalBudget | None = None
+    description: str | None = None
+    items: list["PlanItem"] = []
+
+    @model_validator(mode="after")
+    def _measures_have_no_budget(self):
+        if self.kind == "measure" and self.budget is not None:
+            raise ValueError(f"{self.no} {self.title}: a measure (heading) cannot carry a budget")
+        return self
+
+
+class PlanSectionRecord(Record):
+    no: str
+    title: str
+    title_en: str
+    items: list[PlanItem]
+
+
+class Chapter(Record):
+    number: int
+    heading: str
+    heading_en: str
+    tier: Literal["national", "prefectural", "smrj"]
+    implementation: str
+    overview: str | None = None
+    sections: list[PlanSectionRecord]
+
+
+class DocumentSource(Record):
+    key: Key
+    file: str
+    title: str
+    title_en: str
+    fiscal_year: FiscalYear
+
+
+class NationalPlanFile(Record):
+    source: DocumentSource
+    chapters: list[Chapter]
+
+
+# ---------------------------------------------------------------- prefectural sheet
+
+Stage = Literal["request", "draft", "initial", "supplementary", "carried-over", "current", "settlement"]
+Method = Literal["補助金", "委託", "直接", "負担金"]
+
+
+class BudgetCell(Record):
+    year: FiscalYear
+    stage: Stage
+    amount: int | None = Field(default=None, ge=0)
+    printed: str | None = None
+
+    @model_validator(mode="after")
+    def _blank_is_printed(self):
+        if self.amount is None and self.printed not in ("ー", "－", "-", "―"):
+            raise ValueError("amount is missing: give it, or record the printed dash (printed: ー)")
+        return self
+
+
+class CostRow(Record):
+    """One row of ６ 事業コスト."""
+    year: FiscalYear
+    stage: Literal["current", "request", "draft"]
+    carried_over: int | None = Field(default=None, ge=0)
+    initial: int = Field(ge=0)
+    supplementary: int | None = Field(default=None, ge=0)
+    total: int = Field(ge=0)
+    general_revenue: int | None = Field(default=None, ge=0)
+    settlement: int | None = Field(default=None, ge=0)
+    staff: Decimal | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _row_adds_up(self):
+        parts = (self.carried_over or 0) + self.initial + (self.supplementary or 0)
+        if parts != self.total:
+            raise ValueError(
+                f"{self.year} {self.stage}: 前年度繰越 + 当初 + 補正 = {parts:,} but 合計 is {self.total:,}"
+            )
+        if self.general_revenue is not None and self.general_revenue > self.total:
+            raise ValueError(f"{self.year}: うち一般財源 {self.general_revenue:,} exceeds 合計 {self.total:,}")
+        return self
+
+
+class Output(Record):
+    printed: str
+    label: str
+    quantity: Decimal = Field(ge=0)
+    unit: str
+
+    @model_validator(mode="after")
+    def _matches_print(self):
+        p = _nfkc(self.printed).replace(" ", "").replace(",", "")
+        if not p.startswith(_nfkc(self.label).replace(" ", "")) or not p.endswith(f"{self.quantity}{self.unit}"):
+            raise ValueError(f"label/quantity/unit do not match the printed text {self.printed!r}")
+        return self
+
+
+class InitiativeRecord(Record):
+    no: int = Field(ge=1)
+    name: str
+    name_en: str
+    methods: list[Method] = Field(min_length=1)
+    summary: str
+    outputs: list[Output] = []
+
+
+class SubProjectRecord(Record):
+    no: int = Field(ge=1)
+    name: str
+    name_en: str
+    budget: list[BudgetCell]
+    initiatives: list[InitiativeRecord]
+
+
+class KpiColumn(Record):
+    year: FiscalYear
+    role: Literal["baseline", "actual", "estimate", "target"]
+
+
+class KpiValue(Record):
+    year: FiscalYear
+    role: Literal["baseline", "actual", "estimate", "target"]
+    value: Decimal
+    printed: str
+
+
+class KpiRecord(Record):
+    no: int = Field(ge=1)
+    name: str
+    name_en: str
+    unit: str | None = None
+    rationale: str | None = None
+    note: str | None = None
+    values: list[KpiValue] = []
+
+
+class TargetValue(Record):
+    year: FiscalYear
+    value: Decimal
+    printed: str
+
+
+class PolicyAreaRecord(Record):
+    notation: str
+    name: str
+    name_en: str
+
+
+class GoalRecord(Record):
+    no: int = Field(ge=1)
+    area: str
+    name: str
+    name_en: str
+    printed: str | None = None
+    principal: bool = False
+    unit: str | None = None
+    base_period: str | None = None
+    baseline: TargetValue | None = None
+    target: TargetValue | None = None
+
+
+class UnattributedValue(Record):
+    printed: str
+    note: str
+
+
+class PlanRecord(Record):
+    key: Key
+    name: str
+    name_en: str
+    areas: list[PolicyAreaRecord]
+    goals: list[GoalRecord]
+    unattributed: list[UnattributedValue] = []
+
+    @model_validator(mode="after")
+    def _areas_exist(self):
+        notations = {a.notation for a in self.areas}
+        for g in self.goals:
+            if g.area not in notations:
+                raise ValueError(f"goal {g.no}: unknown policy area {g.area!r}")
+        return self
+
+
+class Period(Record):
+    from_: FiscalYear = Field(alias="from")
+    to: FiscalYear | None = None
+    printed: str
+
+
+class Approach(Record):
+    headings: list[str]
+    items: list[str]
+
+
+class ProjectRecord(Record):
+    number: Annotated[str, Field(pattern=r"^\d{2} \d{2} \d{2}$")]
+    name: str
+    name_en: str
+    department: Key
+    division: Key
+    period: Period
+    situation: list[str] = []
+    purpose: str
+    approach: Approach | None = None
+    changes_from_request: list[str] = []
+    costs: list[CostRow]
+    cost_quotes: list[str] = []
+    kpi_columns: list[KpiColumn] = []
+    kpis: list[KpiRecord] = []
+    plan: PlanRecord | None = None
+    sub_projects: list[SubProjectRecord] = []
+
+    @property
+    def key(self) -> str:
+        return self.number.replace(" ", "")
+
+    @field_validator("sub_projects")
+    @classmethod
+    def _numbered_once(cls, v):
+        nos = [s.no for s in v]
+        if len(set(nos)) != len(nos):
+            raise ValueError("two sub-projects share a number")
+        return v
+
+
+class SheetSource(Record):
+    key: Key
+    file: str
+    title: str
+    title_en: str
+    prefecture: JisCode
+    fiscal_year: FiscalYear
+    edition: Literal["request", "draft", "supplementary", "review"]
+    printed: str | None = None
+
+
+class PrefecturalSheetFile(Record):
+    source: SheetSource
+    project: ProjectRecord
+
+
+# ---------------------------------------------------------------- alignments
+
+class AlignmentRecord(Record):
+    key: Key
+    national: Annotated[str, Field(pattern=r"^[345](-\d+)+(-[a-z])?$")]
+    prefectural: Annotated[str, Field(pattern=r"^\d+(/\d+)?$")]
+    type: Literal["implements", "succeeds", "same-function", "related"]
+    rationale: str = Field(min_length=10)
+    rationale_en: str = Field(min_length=10)
+    national_evidence: str = Field(min_length=2)
+    prefectural_evidence: str = Field(min_length=2)
+
+
+class AlignmentSource(Record):
+    key: Key
+    title: str
+    title_en: str
+    asserted_by: Key
+    national_source: Key
+    prefectural_source: Key
+
+
+class AlignmentsFile(Record):
+    source: AlignmentSource
+    alignments: list[AlignmentRecord]
