@@ -26,7 +26,7 @@ from .checks import check_budgets
 from .emit import Writer
 from .ids import PG, PREFIXES
 from .inference import entailments
-from .loader import DataSet, RecordError, load_data
+from .loader import DataSet, load_data
 from .rdf_alignments import write_alignments
 from .rdf_national import write_national_plan
 from .rdf_reference import write_reference

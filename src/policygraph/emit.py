@@ -13,6 +13,12 @@ from .ids import PG, QB
 THOUSAND_YEN = ids.code("unit", "thousand-yen")
 
 
+def decimal(value) -> Literal:
+    """An xsd:decimal in canonical form (9622.0), so every RDF syntax writes it back unchanged."""
+    text = format(Decimal(value).normalize(), "f")
+    return Literal(text if "." in text else text + ".0", datatype=XSD.decimal)
+
+
 class Writer:
     """Writes triples into one named graph of the dataset."""
 
@@ -52,7 +58,7 @@ class Writer:
         self.add(obs, PG.fiscalYear, ids.fiscal_year(year))
         self.add(obs, PG.budgetStage, ids.code("budget-stage", stage))
         self.add(obs, PG.fundingSource, ids.code("funding-source", funding))
-        self.add(obs, PG.amount, Literal(Decimal(amount), datatype=XSD.decimal))
+        self.add(obs, PG.amount, decimal(amount))
         self.add(obs, PG.unitOfMeasure, THOUSAND_YEN)
         self.add(obs, PG.currency, Literal("JPY"))
         self.derived(obs, section)

@@ -12,7 +12,7 @@ import owlrl
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
-from .ids import BASE, PG
+from .ids import BASE
 
 _ERROR = URIRef("http://www.daml.org/2002/03/agents/agent-ont#ErrorMessage")
 _NOISE_OBJECTS = {OWL.Thing, RDFS.Resource, OWL.NamedIndividual}

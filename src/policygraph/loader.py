@@ -109,6 +109,10 @@ class DataSet:
     sheets: list[tuple[Path, PrefecturalSheetFile]] = field(default_factory=list)
     alignments: list[tuple[Path, AlignmentsFile]] = field(default_factory=list)
 
+    def all_units(self):
+        """Departments and divisions: the reference table's, then those a sheet brings itself."""
+        return [*self.organizations.units, *(u for _, s in self.sheets for u in s.units)]
+
     def files(self) -> list[Path]:
         ref = self.root / "reference"
         return [ref / "prefectures.yaml", ref / "fiscal-years.yaml", ref / "organizations.yaml"] + [
@@ -145,7 +149,7 @@ def _check_references(ds: DataSet) -> None:
     errors: list[str] = []
     years = range(ds.fiscal_years.first, ds.fiscal_years.last + 1)
     codes = {p.code for p in ds.prefectures.prefectures}
-    units = {u.key: u for u in ds.organizations.units}
+    units = {u.key: u for u in ds.all_units()}
     keys: dict[str, Path] = {}
 
     def year_ok(path: Path, what: str, y: int | None) -> None:
@@ -157,6 +161,16 @@ def _check_references(ds: DataSet) -> None:
 
     for path, plan in ds.national_plans:
         year_ok(path, "source.fiscal_year", plan.source.fiscal_year)
+    seen_units: dict[str, str] = {}
+    for u in ds.organizations.units:
+        seen_units[u.key] = "data/reference/organizations.yaml"
+    for path, sheet in ds.sheets:
+        for u in sheet.units:
+            if u.key in seen_units:
+                errors.append(f"{path}: units: {u.key!r} is already defined in {seen_units[u.key]}")
+            seen_units[u.key] = str(path)
+            if u.prefecture != sheet.source.prefecture:
+                errors.append(f"{path}: units: {u.key!r} belongs to prefecture {u.prefecture}, not this sheet's")
     for path, sheet in ds.sheets:
         src, proj = sheet.source, sheet.project
         if src.key in keys:

@@ -66,7 +66,6 @@ def _chapter(ch: Chapter, year: int, doc_key: str, scheme: URIRef, budgets: URIR
     w.add(sec, SKOS.inScheme, scheme)
     w.add(sec, SKOS.topConceptOf, scheme)
     w.add(scheme, SKOS.hasTopConcept, sec)
-    w.add(sec, PG.tier, ids.code("tier", ch.tier))
     w.text(sec, DCTERMS.description, ch.implementation)
     w.text(sec, SKOS.scopeNote, ch.overview)
     w.derived(sec, w.section(doc_key, path, heading))

@@ -12,6 +12,7 @@ from .eras import fiscal_year_labels
 from .emit import Writer
 from .ids import PG
 from .loader import DataSet
+from .records import UnitRecord
 
 REGION_SCHEME = ids.iri("region")
 PREFECTURE_SCHEME = ids.iri("prefecture")
@@ -80,7 +81,15 @@ def _organizations(ds: DataSet, w: Writer) -> None:
         if o.sub_organization_of:
             w.add(org, ORG.subOrganizationOf, ids.organization(o.sub_organization_of))
         w.text(org, SKOS.note, o.note, lang="en")
-    for u in ds.organizations.units:
+    write_units(ds.organizations.units, w)
+    curators = ids.iri("agent", "policygraph-curators")
+    w.typed(curators, ids.PROV.Agent, FOAF.Group)
+    w.label(curators, "policygraph 編集チーム", "policygraph curators")
+
+
+def write_units(units: list[UnitRecord], w: Writer) -> None:
+    """Departments (部局) and divisions (課・室) of a prefecture, as ORG units."""
+    for u in units:
         unit = ids.organization(u.key)
         w.typed(unit, ORG.OrganizationalUnit)
         w.label(unit, u.name_ja, u.name_en)
@@ -88,6 +97,3 @@ def _organizations(ds: DataSet, w: Writer) -> None:
         if u.unit_of:  # a division (課) within a department (部局)
             w.add(unit, ORG.subOrganizationOf, ids.organization(u.unit_of))
         w.add(unit, PG.prefecture, ids.prefecture(u.prefecture))
-    curators = ids.iri("agent", "policygraph-curators")
-    w.typed(curators, ids.PROV.Agent, FOAF.Group)
-    w.label(curators, "policygraph 編集チーム", "policygraph curators")

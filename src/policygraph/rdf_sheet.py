@@ -9,10 +9,11 @@ and pg:valueStatus missing-in-source (never a zero).
 from __future__ import annotations
 
 from rdflib import Literal, URIRef
-from rdflib.namespace import DCTERMS, RDFS, SKOS, XSD
+from rdflib.namespace import DCTERMS, SKOS
 
 from . import ids
-from .emit import Writer
+from .emit import Writer, decimal
+from .rdf_reference import write_units
 from .eras import fiscal_year_short
 from .ids import PG, QB
 from .records import GoalRecord, KpiRecord, PrefecturalSheetFile, ProjectRecord, SubProjectRecord
@@ -51,6 +52,7 @@ def write_sheet(sheet: PrefecturalSheetFile, w: Writer) -> None:
     w.add(doc, PG.edition, ids.code("budget-stage", src.edition))
     w.text(doc, PG.quote, src.printed)
 
+    write_units(sheet.units, w)
     project = project_iri(pref, key)
     sec = lambda path, heading, quote=None: w.section(src.key, path, heading, quote)  # noqa: E731
     budgets = w.dataset(ids.iri("dataset", "budget", src.key), PG.BudgetStructure,
@@ -112,7 +114,7 @@ def _costs(proj: ProjectRecord, project: URIRef, doc_key: str, budgets: URIRef, 
             w.add(obs, PG.program, project)
             w.add(obs, PG.fiscalYear, ids.fiscal_year(row.year))
             w.add(obs, PG.budgetStage, ids.code("budget-stage", row.stage))
-            w.add(obs, PG.staffCount, Literal(row.staff, datatype=XSD.decimal))
+            w.add(obs, PG.staffCount, decimal(row.staff))
             w.derived(obs, s)
 
 
@@ -152,7 +154,7 @@ def _sub_project(sp: SubProjectRecord, project: URIRef, pref: str, key: str, yea
             w.add(o, SKOS.prefLabel, Literal(out.label, lang="ja"))
             w.add(o, PG.outputOf, it)
             w.add(o, PG.fiscalYear, ids.fiscal_year(year))
-            w.add(o, PG.quantity, Literal(out.quantity, datatype=XSD.decimal))
+            w.add(o, PG.quantity, decimal(out.quantity))
             w.text(o, PG.unitText, out.unit)
             w.derived(o, si)
 
@@ -166,7 +168,7 @@ def _indicator_obs(w: Writer, base: URIRef, indicator: URIRef, year: int | None,
         w.add(obs, PG.fiscalYear, ids.fiscal_year(year))
     w.add(obs, PG.valueRole, ids.code("value-role", role))
     if value is not None:
-        w.add(obs, PG.value, Literal(value, datatype=XSD.decimal))
+        w.add(obs, PG.value, decimal(value))
     w.add(obs, PG.valueStatus, status)
     w.text(obs, PG.unitText, unit)
     w.text(obs, PG.transcriptionNote, note, lang="en")

@@ -368,6 +368,7 @@ class SheetSource(Record):
 
 class PrefecturalSheetFile(Record):
     source: SheetSource
+    units: list[UnitRecord] = []   # departments/divisions not yet in data/reference/organizations.yaml
     project: ProjectRecord
 
 

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from policygraph.build import build_dataset, project_root
+
+ROOT = project_root()
+FIXTURES = Path(__file__).parent / "fixtures"
+SEEDS = ROOT.parent / "shared" / "seeds"
+PREFIXES = """
+PREFIX pg: <https://w3id.org/policygraph/def#>
+PREFIX id: <https://w3id.org/policygraph/id/>
+PREFIX code: <https://w3id.org/policygraph/id/code/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX prov: <http://www.w3.org/ns/prov#>
+PREFIX qb: <http://purl.org/linked-data/cube#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX org: <http://www.w3.org/ns/org#>
+PREFIX owl: <http://www.w3.org/2002/07/owl#>
+"""
+
+
+def select(store: ox.Store, query: str) -> list[dict[str, str]]:
+    """Run a SELECT over the union of all graphs; rows as {variable: lexical value}."""
+    res = store.query(PREFIXES + query, use_default_graph_as_union=True)
+    names = [v.value for v in res.variables]
+    return [{n: (r[n].value if r[n] is not None else None) for n in names} for r in res]
+
+
+@pytest.fixture(scope="session")
+def build():
+    return build_dataset(ROOT)
+
+
+@pytest.fixture(scope="session")
+def store(build) -> ox.Store:
+    return build.store
+
+
+def seed(name: str) -> str:
+    path = SEEDS / name
+    if not path.exists():
+        pytest.skip(f"source document {path} not present (it lives in shared/seeds beside the checkout)")
+    return path.read_text(encoding="utf-8")
