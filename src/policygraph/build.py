@@ -69,7 +69,8 @@ def _new_dataset() -> Dataset:
 
 
 def input_files(root: Path, extra: list[Path] = ()) -> list[Path]:
-    files = sorted((root / "ontology").glob("*.ttl")) + sorted((root / "data").rglob("*.yaml"))
+    files = [*sorted((root / "ontology").glob("*.ttl")), *sorted((root / "shapes").glob("*.ttl")),
+             *sorted((root / "data").rglob("*.yaml"))]
     return [f for f in files if "templates" not in f.parts] + list(extra)
 
 
@@ -90,6 +91,9 @@ def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check
     onto = ds.graph(ids.G_ONTOLOGY)
     for ttl in sorted((root / "ontology").glob("*.ttl")):
         onto.parse(ttl, format="turtle")
+    shapes = ds.graph(ids.G_SHAPES)  # published with the data: it documents what a valid graph is
+    for ttl in sorted((root / "shapes").glob("*.ttl")):
+        shapes.parse(ttl, format="turtle")
     write_reference(data, Writer(ds.graph(ids.G_REFERENCE)))
     for _, plan in data.national_plans:
         write_national_plan(plan, Writer(ds.graph(ids.source_graph(plan.source.key))))
@@ -101,8 +105,9 @@ def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check
 
     asserted = Graph()
     for g in ds.graphs():
-        for t in g:
-            asserted.add(t)
+        if g.identifier != ids.G_SHAPES:
+            for t in g:
+                asserted.add(t)
     inferred = ds.graph(ids.G_INFERRED)
     for t in entailments(asserted):
         inferred.add(t)
@@ -120,13 +125,15 @@ def to_store(ds: Dataset) -> ox.Store:
     return store
 
 
-def union_graph(ds: Dataset) -> Graph:
+def union_graph(ds: Dataset, with_shapes: bool = True) -> Graph:
+    """All graphs merged; ``with_shapes=False`` leaves out the SHACL shapes (the graph to validate)."""
     g = Graph()
     for prefix, ns in PREFIXES.items():
         g.bind(prefix, ns)
     for named in ds.graphs():
-        for t in named:
-            g.add(t)
+        if with_shapes or named.identifier != ids.G_SHAPES:
+            for t in named:
+                g.add(t)
     return g
 
 

@@ -31,6 +31,7 @@ PREFIXES = {
 G_ONTOLOGY = GRAPH["ontology"]
 G_REFERENCE = GRAPH["reference"]
 G_INFERRED = GRAPH["inferred"]
+G_SHAPES = GRAPH["shapes"]
 
 
 def source_graph(key: str) -> URIRef:
