@@ -180,3 +180,49 @@ def test_build_refuses_an_invalid_graph(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
     assert main(["build", "--root", str(root), "--out", str(tmp_path / "out"), "--no-validate"]) == 0
     assert (tmp_path / "out" / "policygraph.trig").exists()
+
+
+def _drop(s, p):
+    return lambda g: g.remove((ID[s], p, None))
+
+
+def _set(s, p, o):
+    return lambda g: g.set((ID[s], p, o))
+
+
+DCT_TITLE = URIRef("http://purl.org/dc/terms/title")
+
+# One mutation per remaining node shape: (what is broken, mutation, the one (shape, focus) that must fire)
+MORE = [
+    ("component that is not a program", lambda g: g.add((PROJECT, PG.hasComponent, ID["fiscal-year/2025"])),
+     ("PublicProgramShape / pg:hasComponent", "prefectural-project/20/070201")),
+    ("national program without tier", _drop("national-program/2008/3-2-2-a", PG.tier),
+     ("NationalProgramShape / pg:tier", "national-program/2008/3-2-2-a")),
+    ("malformed project number", _set("prefectural-project/20/070201", PG.projectNumber, Literal("7-2-1")),
+     ("PrefecturalProjectShape / pg:projectNumber", "prefectural-project/20/070201")),
+    ("sub-project outside any project", _drop("sub-project/20/070201/3", PG.componentOf),
+     ("SubProjectShape / pg:componentOf", "sub-project/20/070201/3")),
+    ("unknown delivery method", _set("initiative/20/070201/1/1", PG.deliveryMethod, ID["code/tier/national"]),
+     ("InitiativeShape / pg:deliveryMethod", "initiative/20/070201/1/1")),
+    ("output without unit", _drop("planned-output/20/070201/1/1/2025/1", PG.unitText),
+     ("PlannedOutputShape / pg:unitText", "planned-output/20/070201/1/1/2025/1")),
+    ("staff count that is not a number", _set("staff/prefectural-project/20/070201/2024/current", PG.staffCount, Literal("many")),
+     ("StaffObservationShape / pg:staffCount", "staff/prefectural-project/20/070201/2024/current")),
+    ("KPI of no program", _drop("kpi/20/070201/3", PG.indicatorOf), ("KPIShape / pg:indicatorOf", "kpi/20/070201/3")),
+    ("goal outside any policy area", _drop("plan-goal/20/sogo-5kanen/2", PG.policyArea),
+     ("PlanGoalShape / pg:policyArea", "plan-goal/20/sogo-5kanen/2")),
+    ("policy area without its number", _drop("policy-area/20/sogo-5kanen/2-1-1", SKOS.notation),
+     ("PolicyAreaShape / skos:notation", "policy-area/20/sogo-5kanen/2-1-1")),
+    ("source section without path", _drop("source/20-070201-2025/section/4", PG.sectionPath),
+     ("SourceSectionShape / pg:sectionPath", "source/20-070201-2025/section/4")),
+    ("source document without title", _drop("source/national-sme-plan-2008", DCT_TITLE),
+     ("SourceDocumentShape / dcterms:title", "source/national-sme-plan-2008")),
+    ("fiscal year with a string year", _set("fiscal-year/2025", PG.year, Literal("2025")),
+     ("FiscalYearShape / pg:year", "fiscal-year/2025")),
+]
+
+
+@pytest.mark.parametrize("what,mutate,expected", MORE, ids=[m[0] for m in MORE])
+def test_each_node_shape_catches_its_mistake(graph, shapes, what, mutate, expected):
+    mutate(graph)
+    assert fired(graph, shapes) == {expected}
