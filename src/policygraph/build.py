@@ -137,7 +137,7 @@ def union_graph(ds: Dataset, with_shapes: bool = True) -> Graph:
     return g
 
 
-def write_dumps(build: Build, out: Path) -> dict[str, int]:
+def write_dumps(build: Build, out: Path, validated: bool = False) -> dict[str, int]:
     """Write every dump into a fresh directory, then swap it in for ``out``."""
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -153,6 +153,7 @@ def write_dumps(build: Build, out: Path) -> dict[str, int]:
         info = {
             "version": __version__,
             "inputs_hash": build.inputs_hash,
+            "validated": validated,
             "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "triples": len(union),
             "graphs": build.counts,

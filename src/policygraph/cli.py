@@ -45,7 +45,7 @@ def _build(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 1
     out = Path(args.out) if args.out else _root(args) / "dist"
-    sizes = write_dumps(build, out)
+    sizes = write_dumps(build, out, validated=not args.no_validate)
     print(f"built {sum(build.counts.values()):,} triples in {len(build.counts)} graphs "
           f"({'not validated' if args.no_validate else 'valid'}; {time.perf_counter() - start:.1f} s)")
     for graph, n in sorted(build.counts.items()):
@@ -77,6 +77,53 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if report.conforms else 1
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import Settings, create_app
+    from .serve import ServeError, env, fail, make_engine
+
+    root = _root(args)
+    try:
+        store = args.store or env("STORE")
+        workers = args.workers or env("WORKERS", 2, int)
+        settings = Settings(
+            query_timeout=args.query_timeout or env("QUERY_TIMEOUT", 10.0, float),
+            max_rows=args.max_rows or env("MAX_ROWS", 10_000, int),
+            service_allow=tuple(args.allow_service or [p for p in (env("SERVICE_ALLOW", "") or "").split(",") if p]),
+        )
+        engine, settings.build_id, settings.store_description = make_engine(store, root, root / "dist", workers)
+    except ServeError as e:
+        return fail(str(e))
+    except RecordError as e:
+        print(f"error: bad input:\n{e}", file=sys.stderr)
+        return 2
+    except (CrossCheckError, InconsistencyError) as e:
+        return fail(str(e))
+    host = args.host or env("HOST", "127.0.0.1")
+    port = args.port or env("PORT", 8000, int)
+    print(f"serving {settings.store_description} at http://{host}:{port}/sparql "
+          f"(timeout {settings.query_timeout:g} s, at most {settings.max_rows:,} rows)")
+    try:
+        uvicorn.run(create_app(engine, settings), host=host, port=port, log_level=env("LOG_LEVEL", "info"))
+    finally:
+        engine.close()
+    return 0
+
+
+def _load(args: argparse.Namespace) -> int:
+    from .serve import ServeError, current_build, fail, load_remote
+
+    root = _root(args)
+    try:
+        current_build(root, root / "dist")
+        report = load_remote(root / "dist" / "policygraph.nq", args.to)
+    except ServeError as e:
+        return fail(str(e))
+    print(f"loaded {report.triples:,} triples in {report.graphs} graphs into {args.to}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="policygraph", description="Knowledge graph of Japanese SME policy.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,6 +145,26 @@ def main(argv: list[str] | None = None) -> int:
     v.add_argument("--format", choices=sorted(RENDER), default="text", help="report format (default: text)")
     common(v)
     v.set_defaults(func=_validate)
+
+    s = sub.add_parser("serve", help="serve the graph: SPARQL endpoint (and, later, the API and Linked Data pages)",
+                       description="Options override the environment variables POLICYGRAPH_STORE, _HOST, _PORT, "
+                                   "_WORKERS, _QUERY_TIMEOUT, _MAX_ROWS, _SERVICE_ALLOW (comma-separated), _LOG_LEVEL.")
+    s.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port (default 8000)")
+    s.add_argument("--store", help="where queries run: omitted = embedded Oxigraph in memory; a directory = an "
+                                   "on-disk Oxigraph store; http(s)://… = a remote SPARQL 1.1 query endpoint")
+    s.add_argument("--workers", type=int, help="query worker processes for the embedded store (default 2)")
+    s.add_argument("--query-timeout", type=float, help="seconds a query may run (default 10)")
+    s.add_argument("--max-rows", type=int, help="rows or triples in one answer (default 10000)")
+    s.add_argument("--allow-service", action="append", metavar="PREFIX",
+                   help="endpoint IRI prefix that SERVICE may call (repeatable; default: none)")
+    s.add_argument("--root", help="project directory (default: this checkout)")
+    s.set_defaults(func=_serve)
+
+    ld = sub.add_parser("load", help="push the built dataset, graph by graph, to a SPARQL Graph Store endpoint")
+    ld.add_argument("--to", required=True, metavar="URL", help="Graph Store Protocol endpoint, e.g. http://127.0.0.1:7878/store")
+    ld.add_argument("--root", help="project directory (default: this checkout)")
+    ld.set_defaults(func=_load)
 
     try:
         args = parser.parse_args(argv)

@@ -1,0 +1,233 @@
+"""The web service: SPARQL 1.1 Protocol endpoint, health, service description.
+
+Errors are JSON ``{"error": ..., "detail": ...}`` with the status that says whose fault it is:
+400 a bad query or parameter, 403 an update or a SERVICE call that is not allowed, 406 no
+acceptable format, 413 a body too large, 415 an unsupported content type, 503/504 the engine
+is unavailable or the query ran out of time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl
+
+import pyoxigraph as ox
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import __version__
+from .sparql.engines import EngineUnavailable, Job, QueryError, QueryTimeout
+from .sparql.formats import GRAPH_FORMATS, SOLUTION_FORMATS, NotAcceptable, negotiate
+from .sparql.inspect import inspect
+
+TEXT_TYPES = ("text/", "application/sparql-results+xml", "application/sparql-results+json", "application/n-triples",
+              "application/ld+json", "application/rdf+xml")
+
+
+@dataclass
+class Settings:
+    query_timeout: float = 10.0          # seconds; a request may ask for less, never more
+    max_rows: int = 10_000               # rows (or triples) in one answer
+    max_body: int = 1 << 20              # bytes of a POST body
+    service_allow: tuple[str, ...] = ()  # endpoint IRI prefixes SERVICE may call; empty: none
+    cache_seconds: int = 300
+    build_id: str = "dev"                # ties ETags to the dataset's build
+    store_description: str = "embedded Oxigraph (in memory)"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, error: str, detail: str = "", headers: dict | None = None):
+        super().__init__(detail)
+        self.status, self.error, self.detail, self.headers = status, error, detail, headers or {}
+
+
+def error_response(status: int, error: str, detail: str = "", headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+
+
+@dataclass
+class SparqlRequest:
+    query: str | None
+    default_graphs: tuple[str, ...] | None
+    named_graphs: tuple[str, ...] | None
+    format: str | None
+    timeout: float | None
+    extra: dict = field(default_factory=dict)
+
+
+def _one(params: list[tuple[str, str]], name: str) -> str | None:
+    values = [v for k, v in params if k == name]
+    if len(values) > 1:
+        raise ApiError(400, "bad request", f"the parameter {name!r} was given {len(values)} times; give it once")
+    return values[0] if values else None
+
+
+def _iris(params: list[tuple[str, str]], name: str) -> tuple[str, ...] | None:
+    values = [v for k, v in params if k == name]
+    for v in values:
+        try:
+            ox.NamedNode(v)
+        except ValueError as e:
+            raise ApiError(400, "bad request", f"{name}: {v!r} is not an absolute IRI ({e})") from None
+    return tuple(values) if values else None
+
+
+def _decode(body: bytes, what: str) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ApiError(400, "bad request", f"{what} is not valid UTF-8 (byte {e.start})") from None
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, "request body too large", f"{declared} bytes; the limit is {limit}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "request body too large", f"more than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def parse_request(request: Request, settings: Settings) -> SparqlRequest:
+    params = parse_qsl(request.url.query, keep_blank_values=True)
+    body_query = None
+    if request.method == "POST":
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        body = await _body(request, settings.max_body)
+        if ctype == "application/x-www-form-urlencoded":
+            params += parse_qsl(_decode(body, "the form body"), keep_blank_values=True)
+        elif ctype == "application/sparql-query":
+            body_query = _decode(body, "the query")
+        elif ctype == "application/sparql-update":
+            raise ApiError(403, "updates are not allowed", "this endpoint is read-only")
+        else:
+            raise ApiError(415, "unsupported media type",
+                           f"{ctype or '(none)'}; POST application/sparql-query or application/x-www-form-urlencoded")
+    if any(k in ("update", "using-graph-uri", "using-named-graph-uri") for k, _ in params):
+        raise ApiError(403, "updates are not allowed", "this endpoint is read-only")
+    query = _one(params, "query")
+    if body_query is not None:
+        if query is not None:
+            raise ApiError(400, "bad request", "a query in the body and a query parameter: give one")
+        query = body_query
+    timeout = _one(params, "timeout")
+    if timeout is not None:
+        try:
+            timeout = float(timeout)
+            assert timeout > 0
+        except (ValueError, AssertionError):
+            raise ApiError(400, "bad request", f"timeout: {timeout!r} is not a positive number of seconds") from None
+    return SparqlRequest(query, _iris(params, "default-graph-uri"), _iris(params, "named-graph-uri"),
+                         _one(params, "format"), timeout)
+
+
+def check_query(query: str, settings: Settings):
+    info = inspect(query)
+    if info.is_update:
+        raise ApiError(403, "updates are not allowed", "this endpoint is read-only; SPARQL Update is refused")
+    if info.form is None:
+        raise ApiError(400, "bad query", "no SELECT, ASK, CONSTRUCT or DESCRIBE found")
+    for target in info.service_iris:
+        if not target.startswith(("http://", "https://")) or not target.startswith(settings.service_allow or ("\0",)):
+            raise ApiError(403, "SERVICE not allowed",
+                           f"SERVICE {target or '(missing)'} is not on this server's allow-list"
+                           + ("" if settings.service_allow else " (federated queries are disabled)"))
+    return info
+
+
+SERVICE_DESCRIPTION = """@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
+@prefix void: <http://rdfs.org/ns/void#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+[] a sd:Service ;
+   sd:endpoint <{endpoint}> ;
+   dcterms:title "policygraph SPARQL endpoint" ;
+   sd:supportedLanguage sd:SPARQL11Query ;
+   sd:feature sd:UnionDefaultGraph ;
+   sd:resultFormat <http://www.w3.org/ns/formats/SPARQL_Results_JSON> , <http://www.w3.org/ns/formats/SPARQL_Results_XML> ,
+       <http://www.w3.org/ns/formats/SPARQL_Results_CSV> , <http://www.w3.org/ns/formats/SPARQL_Results_TSV> ,
+       <http://www.w3.org/ns/formats/Turtle> , <http://www.w3.org/ns/formats/N-Triples> ,
+       <http://www.w3.org/ns/formats/JSON-LD> , <http://www.w3.org/ns/formats/RDF_XML> ;
+   sd:defaultDataset [ a sd:Dataset ; sd:defaultGraph [ a sd:Graph ; void:triples {triples} ] ] .
+"""
+
+
+def _media(fmt_media: str) -> str:
+    return f"{fmt_media}; charset=utf-8" if fmt_media.startswith(TEXT_TYPES) else fmt_media
+
+
+def create_app(engine, settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(title="policygraph", version=__version__,
+                  description="Japanese SME policy knowledge graph: SPARQL 1.1 endpoint and Linked Data.")
+    app.state.engine, app.state.settings = engine, settings
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
+                       allow_headers=["*"], expose_headers=["ETag", "X-Result-Truncated", "X-Result-Rows", "Link"])
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_, e: ApiError):
+        return error_response(e.status, e.error, e.detail, e.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_, e: StarletteHTTPException):
+        return error_response(e.status_code, "not found" if e.status_code == 404 else "http error", str(e.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_, e: RequestValidationError):
+        return error_response(400, "bad request", "; ".join(str(x.get("msg")) for x in e.errors()))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_, e: Exception):  # a bug of ours: still JSON, still says what happened
+        return error_response(500, "internal error", f"{type(e).__name__}: {e}")
+
+    @app.get("/health", summary="Liveness and store size")
+    async def health():
+        return {"status": "ok", "version": __version__, "store": settings.store_description,
+                "triples": getattr(engine, "triples", None), "build": settings.build_id}
+
+    @app.api_route("/sparql", methods=["GET", "POST"], summary="SPARQL 1.1 Protocol endpoint (read-only)",
+                   response_class=Response)
+    async def sparql(request: Request):
+        req = await parse_request(request, settings)
+        vary = {"Vary": "Accept"}
+        if req.query is None:
+            if request.method == "POST":
+                raise ApiError(400, "bad request", "no query given")
+            body = SERVICE_DESCRIPTION.format(endpoint=str(request.url_for("sparql")).split("?")[0],
+                                              triples=getattr(engine, "triples", 0) or 0)
+            return Response(body, media_type="text/turtle; charset=utf-8", headers=vary)
+        info = check_query(req.query, settings)
+        offered = GRAPH_FORMATS if info.form in ("CONSTRUCT", "DESCRIBE") else SOLUTION_FORMATS
+        try:
+            fmt = negotiate(offered, request.headers.get("accept"), req.format)
+        except NotAcceptable as e:
+            raise ApiError(406, "not acceptable", str(e), vary) from None
+        timeout = min(req.timeout or settings.query_timeout, settings.query_timeout)
+        job = Job(req.query, fmt.name, req.default_graphs, req.named_graphs, settings.max_rows)
+        etag = '"' + hashlib.sha256(repr((settings.build_id, job)).encode()).hexdigest()[:32] + '"'
+        headers = {**vary, "ETag": etag, "Cache-Control": f"public, max-age={settings.cache_seconds}"}
+        if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers=headers)
+        try:
+            result = await run_in_threadpool(engine.run, job, timeout)
+        except QueryError as e:
+            raise ApiError(400, "bad query", str(e)) from None
+        except QueryTimeout as e:
+            raise ApiError(504, "query timeout", str(e)) from None
+        except EngineUnavailable as e:
+            raise ApiError(503, "store unavailable", str(e), {"Retry-After": "2"}) from None
+        if result.truncated:
+            headers["X-Result-Truncated"] = f"true; limit={settings.max_rows}"
+        if result.rows is not None:
+            headers["X-Result-Rows"] = str(result.rows)
+        return Response(result.body, media_type=_media(fmt.media_type), headers=headers)
+
+    return app

@@ -1,0 +1,119 @@
+"""Start the service: reuse or make a validated build, open the store, run uvicorn.
+
+Settings come from command-line options, else environment variables (POLICYGRAPH_*),
+else defaults. A graph that fails SHACL validation is never published.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from .build import build_dataset, input_files, inputs_hash, union_graph, write_dumps
+from .validate import load_shapes, render_text, validate_graph
+
+
+class ServeError(RuntimeError):
+    """The service cannot start (invalid graph, unreachable store …); the message says why."""
+
+
+def env(name: str, default=None, cast=str):
+    value = os.environ.get(f"POLICYGRAPH_{name}")
+    if value is None or value == "":
+        return default
+    try:
+        return cast(value)
+    except ValueError:
+        raise ServeError(f"environment variable POLICYGRAPH_{name}={value!r} is not a valid {cast.__name__}") from None
+
+
+def current_build(root: Path, out: Path, log=print) -> dict:
+    """The build in ``out`` if its inputs are unchanged and it was validated; else build, validate, write."""
+    info_path = out / "build-info.json"
+    wanted = inputs_hash(input_files(root))
+    if info_path.exists():
+        info = json.loads(info_path.read_text())
+        if info.get("inputs_hash") == wanted and info.get("validated") and (out / "policygraph.nq").exists():
+            log(f"reusing the validated build in {out} ({info['triples']:,} triples)")
+            return info
+    log("building the graph …")
+    build = build_dataset(root)
+    report = validate_graph(union_graph(build.dataset, with_shapes=False), load_shapes(root))
+    if not report.conforms:
+        raise ServeError("the graph fails SHACL validation and will not be published:\n" + render_text(report))
+    write_dumps(build, out, validated=True)
+    return json.loads(info_path.read_text())
+
+
+def on_disk_store(path: Path, nquads: Path, build_id: str, log=print) -> Path:
+    """An on-disk Oxigraph store at ``path`` holding this build (loaded once, then reused)."""
+    marker = path / "policygraph-build.txt"
+    if marker.exists() and marker.read_text().strip() == build_id:
+        return path
+    log(f"loading the build into the on-disk store {path} …")
+    store = ox.Store(str(path))
+    store.clear()
+    store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+    store.optimize()  # several times faster aggregations after a bulk load
+    store.flush()
+    del store
+    marker.write_text(build_id + "\n")
+    return path
+
+
+@dataclass
+class LoadReport:
+    graphs: int
+    triples: int
+
+
+def load_remote(nquads: Path, target: str, log=print) -> LoadReport:
+    """Push every named graph to a SPARQL 1.1 Graph Store HTTP Protocol endpoint (PUT ?graph=IRI)."""
+    graphs: dict = {}
+    for q in ox.parse(path=str(nquads), format=ox.RdfFormat.N_QUADS):
+        graphs.setdefault(q.graph_name, []).append(ox.Triple(q.subject, q.predicate, q.object))
+    total = 0
+    for i, (graph, triples) in enumerate(sorted(graphs.items(), key=lambda kv: str(kv[0])), 1):
+        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        param = "default" if isinstance(graph, ox.DefaultGraph) else "graph=" + urllib.parse.quote(graph.value, safe="")
+        url = f"{target}{'&' if '?' in target else '?'}{param}"
+        req = urllib.request.Request(url, data=body, method="PUT",
+                                     headers={"Content-Type": "application/n-triples"})
+        try:
+            with urllib.request.urlopen(req, timeout=300) as resp:
+                resp.read()
+        except urllib.error.HTTPError as e:
+            raise ServeError(f"{url}: HTTP {e.code} {e.reason}: {e.read()[:300]!r}") from None
+        except urllib.error.URLError as e:
+            raise ServeError(f"{url}: {e.reason}") from None
+        total += len(triples)
+        log(f"  [{i}/{len(graphs)}] {len(triples):>8,} triples → {graph}")
+    return LoadReport(len(graphs), total)
+
+
+def make_engine(store: str | None, root: Path, out: Path, workers: int, log=print):
+    """(engine, build id, description) for a store spec: None (in memory), a path, or an http(s) URL."""
+    from .sparql.engines import EmbeddedEngine, RemoteEngine, StoreSource
+
+    if store and store.startswith(("http://", "https://")):
+        return RemoteEngine(store), "remote-" + store, f"remote SPARQL endpoint {store}"
+    info = current_build(root, out, log)
+    build_id = info["inputs_hash"]
+    nquads = out / "policygraph.nq"
+    if store:
+        path = on_disk_store(Path(store), nquads, build_id, log)
+        return EmbeddedEngine(StoreSource(path, on_disk=True), workers), build_id, f"embedded Oxigraph on disk ({path})"
+    return EmbeddedEngine(StoreSource(nquads), workers), build_id, "embedded Oxigraph (in memory)"
+
+
+def fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1

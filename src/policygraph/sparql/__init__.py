@@ -1,0 +1,1 @@
+"""The SPARQL service: protocol, safety checks, engines behind one interface."""

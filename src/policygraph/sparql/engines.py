@@ -1,0 +1,274 @@
+"""Query engines behind one interface: embedded Oxigraph in killable worker processes, or any
+remote SPARQL 1.1 endpoint.
+
+pyoxigraph has no query timeout and cannot be interrupted from Python (it releases the GIL,
+so an abandoned thread keeps a core busy). Each query therefore runs in a worker process over
+its own read-only copy of the store; a query that passes its time limit gets its worker
+killed (SIGKILL frees the CPU at once) and a fresh worker is started in the background.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from .formats import serialize_boolean, serialize_solutions, serialize_triples
+
+
+@dataclass(frozen=True)
+class Job:
+    query: str
+    fmt: str                                  # a Format.name
+    default_graphs: tuple[str, ...] | None = None   # None: the union of all graphs
+    named_graphs: tuple[str, ...] | None = None
+    max_rows: int = 10_000
+
+
+@dataclass
+class Result:
+    body: bytes
+    truncated: bool = False
+    rows: int | None = None
+
+
+class QueryError(Exception):
+    """The engine refused the query (syntax, a bad IRI …): the client's fault, HTTP 400."""
+
+
+class QueryTimeout(Exception):
+    """The query passed its time limit and was stopped."""
+
+
+class EngineUnavailable(Exception):
+    """No engine could run the query (a worker died, the remote store is down): HTTP 503."""
+
+
+# ------------------------------------------------------------------ running one query on a store
+
+
+def execute(store: ox.Store, job: Job) -> Result:
+    kwargs: dict = {}
+    if job.default_graphs is None:
+        kwargs["use_default_graph_as_union"] = True
+    else:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in job.default_graphs] or [ox.DefaultGraph()]
+    if job.named_graphs is not None:
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in job.named_graphs]
+    return render(store.query(job.query, **kwargs), job)
+
+
+def render(res, job: Job) -> Result:
+    """Serialise a pyoxigraph result in the job's format, stopping at job.max_rows."""
+    if isinstance(res, ox.QueryBoolean) or isinstance(res, bool):
+        return Result(serialize_boolean(bool(res), job.fmt))
+    if isinstance(res, ox.QuerySolutions):
+        variables = [v.value for v in res.variables]
+        rows, truncated = [], False
+        for solution in res:
+            if len(rows) == job.max_rows:
+                truncated = True
+                break
+            rows.append([solution[v] for v in variables])
+        return Result(serialize_solutions(variables, rows, job.fmt, truncated), truncated, len(rows))
+    triples, truncated = [], False
+    for t in res:
+        if len(triples) == job.max_rows:
+            truncated = True
+            break
+        triples.append(t.triple if isinstance(t, ox.Quad) else t)  # parsed answers come as quads
+    return Result(serialize_triples(triples, job.fmt), truncated, len(triples))
+
+
+# ------------------------------------------------------------------ worker processes
+
+
+@dataclass(frozen=True)
+class StoreSource:
+    """Where a worker gets its data: a dump to load in memory, or an on-disk store to open read-only."""
+    path: Path
+    on_disk: bool = False
+
+    def open(self) -> ox.Store:
+        if self.on_disk:
+            return ox.Store.read_only(str(self.path))
+        store = ox.Store()
+        store.bulk_load(path=str(self.path), format=ox.RdfFormat.from_extension(self.path.suffix.lstrip(".")))
+        return store
+
+
+def _worker_main(conn, source: StoreSource) -> None:
+    try:
+        store = source.open()
+    except Exception as e:  # noqa: BLE001 - reported to the parent, which decides
+        conn.send(("failed", f"{type(e).__name__}: {e}"))
+        return
+    conn.send(("ready", len(store)))
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        try:
+            conn.send(("ok", execute(store, job)))
+        except SyntaxError as e:
+            conn.send(("query-error", f"SPARQL syntax error: {e}"))
+        except (ValueError, TypeError) as e:
+            conn.send(("query-error", str(e)))
+        except Exception as e:  # noqa: BLE001
+            conn.send(("engine-error", f"{type(e).__name__}: {e}"))
+
+
+@dataclass
+class _Worker:
+    process: mp.Process
+    conn: object
+    size: int = 0
+
+
+@dataclass
+class EmbeddedEngine:
+    """A small pool of worker processes, each with the whole store; one query per worker at a time."""
+    source: StoreSource
+    workers: int = 2
+    start_timeout: float = 300.0
+    _idle: queue.Queue = field(default_factory=queue.Queue, init=False)
+    _ctx: object = field(default=None, init=False)
+    triples: int = field(default=0, init=False)
+    _closed: bool = field(default=False, init=False)
+
+    def __post_init__(self):
+        self._ctx = mp.get_context("spawn")  # no fork: the parent may hold threads and a store
+        started = [self._spawn() for _ in range(self.workers)]
+        for w in started:
+            self._await_ready(w)
+            self._idle.put(w)
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._ctx.Pipe()
+        p = self._ctx.Process(target=_worker_main, args=(child, self.source), daemon=True, name="policygraph-query")
+        p.start()
+        child.close()
+        return _Worker(p, parent)
+
+    def _await_ready(self, w: _Worker) -> None:
+        if not w.conn.poll(self.start_timeout):
+            w.process.kill()
+            raise EngineUnavailable("a query worker did not start in time")
+        status, detail = w.conn.recv()
+        if status != "ready":
+            raise EngineUnavailable(f"a query worker could not open the store: {detail}")
+        w.size = detail
+        self.triples = detail
+
+    def _replace(self, w: _Worker) -> None:
+        """Kill a worker and start its successor in the background, so the caller returns at once."""
+        w.process.kill()
+        w.process.join(timeout=5)
+
+        def start():
+            if self._closed:
+                return
+            try:
+                new = self._spawn()
+                self._await_ready(new)
+            except (EngineUnavailable, OSError, EOFError):
+                return  # the next query finds one worker fewer; /health shows it
+            if self._closed:
+                new.process.kill()
+            else:
+                self._idle.put(new)
+
+        threading.Thread(target=start, daemon=True).start()
+
+    def run(self, job: Job, timeout: float) -> Result:
+        deadline = time.monotonic() + timeout
+        try:
+            w = self._idle.get(timeout=timeout)  # waiting for a free worker counts against the limit
+        except queue.Empty:
+            raise QueryTimeout(f"no query worker became free within {timeout:g} s") from None
+        try:
+            w.conn.send(job)
+            if not w.conn.poll(max(0.0, deadline - time.monotonic())):
+                self._replace(w)
+                raise QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped")
+            status, payload = w.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            self._replace(w)
+            raise EngineUnavailable("the query worker died; it is being restarted") from None
+        self._idle.put(w)
+        if status == "ok":
+            return payload
+        if status == "query-error":
+            raise QueryError(payload)
+        raise EngineUnavailable(payload)
+
+    def busy_workers(self) -> int:
+        return self.workers - self._idle.qsize()
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                w = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            w.process.kill()
+
+
+# ------------------------------------------------------------------ a remote SPARQL 1.1 endpoint
+
+
+@dataclass
+class RemoteEngine:
+    """Any SPARQL 1.1 endpoint, through SPARQLWrapper. Results are re-serialised here, so formats
+    and row caps are the same as with the embedded store. A timeout stops waiting; whether the
+    remote server stops the query is up to it."""
+    endpoint: str
+    triples: int = 0
+
+    def run(self, job: Job, timeout: float) -> Result:
+        from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
+        from SPARQLWrapper.SPARQLExceptions import EndPointNotFound, QueryBadFormed, SPARQLWrapperException
+
+        from .inspect import inspect
+
+        form = inspect(job.query).form
+        client = SPARQLWrapper(self.endpoint)
+        client.setQuery(job.query)
+        client.setMethod(POST)
+        client.setTimeout(max(1, int(timeout + 0.999)))
+        client.setReturnFormat(JSON if form in ("SELECT", "ASK") else TURTLE)
+        client.setOnlyConneg(True)
+        for g in job.default_graphs or ():
+            client.addDefaultGraph(g)
+        for g in job.named_graphs or ():
+            client.addNamedGraph(g)
+        try:
+            raw = client.query().response.read()
+        except QueryBadFormed as e:
+            raise QueryError(str(e)) from None
+        except (EndPointNotFound, SPARQLWrapperException) as e:
+            raise EngineUnavailable(f"remote store: {e}") from None
+        except TimeoutError:
+            raise QueryTimeout(f"the remote store did not answer within {timeout:g} s") from None
+        except OSError as e:
+            if "timed out" in str(e):
+                raise QueryTimeout(f"the remote store did not answer within {timeout:g} s") from None
+            raise EngineUnavailable(f"remote store unreachable: {e}") from None
+        try:
+            if form in ("SELECT", "ASK"):
+                parsed = ox.parse_query_results(raw, format=ox.QueryResultsFormat.JSON)
+            else:
+                parsed = ox.parse(raw, format=ox.RdfFormat.TURTLE)
+        except SyntaxError as e:  # e.g. a truncated body after a server-side timeout
+            raise EngineUnavailable(f"the remote store sent an unreadable answer: {e}") from None
+        return render(parsed, job)
+
+    def close(self) -> None:
+        pass
