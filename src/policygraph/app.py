@@ -55,7 +55,7 @@ class SparqlRequest:
     query: str | None
     default_graphs: tuple[str, ...] | None
     named_graphs: tuple[str, ...] | None
-    format: str | None
+    formats: tuple[str, ...]   # ?format= (also output=, results=): clients such as SPARQLWrapper send several
     timeout: float | None
     extra: dict = field(default_factory=dict)
 
@@ -97,14 +97,21 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _params(text: str, what: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(text, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError as e:
+        raise ApiError(400, "bad request", f"{what} has a percent-encoded value that is not valid UTF-8 ({e.reason})") from None
+
+
 async def parse_request(request: Request, settings: Settings) -> SparqlRequest:
-    params = parse_qsl(request.url.query, keep_blank_values=True)
+    params = _params(request.url.query, "the URL")
     body_query = None
     if request.method == "POST":
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         body = await _body(request, settings.max_body)
         if ctype == "application/x-www-form-urlencoded":
-            params += parse_qsl(_decode(body, "the form body"), keep_blank_values=True)
+            params += _params(_decode(body, "the form body"), "the form body")
         elif ctype == "application/sparql-query":
             body_query = _decode(body, "the query")
         elif ctype == "application/sparql-update":
@@ -126,8 +133,8 @@ async def parse_request(request: Request, settings: Settings) -> SparqlRequest:
             assert timeout > 0
         except (ValueError, AssertionError):
             raise ApiError(400, "bad request", f"timeout: {timeout!r} is not a positive number of seconds") from None
-    return SparqlRequest(query, _iris(params, "default-graph-uri"), _iris(params, "named-graph-uri"),
-                         _one(params, "format"), timeout)
+    formats = tuple(v for k, v in params if k in ("format", "output", "results") and v)
+    return SparqlRequest(query, _iris(params, "default-graph-uri"), _iris(params, "named-graph-uri"), formats, timeout)
 
 
 def check_query(query: str, settings: Settings):
@@ -207,7 +214,7 @@ def create_app(engine, settings: Settings | None = None) -> FastAPI:
         info = check_query(req.query, settings)
         offered = GRAPH_FORMATS if info.form in ("CONSTRUCT", "DESCRIBE") else SOLUTION_FORMATS
         try:
-            fmt = negotiate(offered, request.headers.get("accept"), req.format)
+            fmt = negotiate(offered, request.headers.get("accept"), req.formats)
         except NotAcceptable as e:
             raise ApiError(406, "not acceptable", str(e), vary) from None
         timeout = min(req.timeout or settings.query_timeout, settings.query_timeout)

@@ -31,14 +31,15 @@ SOLUTION_FORMATS = [
     Format("tsv", "text/tab-separated-values"),
 ]
 GRAPH_FORMATS = [
-    Format("turtle", "text/turtle", ("application/x-turtle",)),
+    # Turtle is a subset of N3, so N3 requests get Turtle
+    Format("turtle", "text/turtle", ("application/x-turtle", "application/turtle", "text/n3", "text/rdf+n3", "application/n3")),
     Format("ntriples", "application/n-triples", ("text/plain",)),
     Format("jsonld", "application/ld+json", ("application/json",)),
     Format("rdfxml", "application/rdf+xml", ("application/xml", "text/xml")),
 ]
 FORMAT_PARAM = {  # ?format= values
     "json": "json", "srj": "json", "xml": "xml", "srx": "xml", "csv": "csv", "tsv": "tsv",
-    "turtle": "turtle", "ttl": "turtle", "nt": "ntriples", "ntriples": "ntriples", "n-triples": "ntriples",
+    "turtle": "turtle", "ttl": "turtle", "n3": "turtle", "nt": "ntriples", "ntriples": "ntriples", "n-triples": "ntriples",
     "jsonld": "jsonld", "json-ld": "jsonld", "rdf": "rdfxml", "rdfxml": "rdfxml", "rdf+xml": "rdfxml",
 }
 RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
@@ -82,14 +83,15 @@ def _matches(media_range: str, fmt: Format) -> bool:
     return media_range in types
 
 
-def negotiate(offered: list[Format], accept: str | None, format_param: str | None) -> Format:
-    """Pick a format: ?format= wins, else the best Accept match (q > 0), else NotAcceptable."""
-    if format_param:
-        name = FORMAT_PARAM.get(format_param.lower(), format_param.lower())
+def negotiate(offered: list[Format], accept: str | None, format_params: tuple[str, ...] = ()) -> Format:
+    """Pick a format: the first usable ?format= value wins, else the best Accept match (q > 0)."""
+    for value in format_params:
+        name = FORMAT_PARAM.get(value.lower(), value.lower())
         for f in offered:
-            if f.name == name or f.media_type == format_param.lower():
+            if f.name == name or value.lower() in (f.media_type, *f.aliases):
                 return f
-        raise NotAcceptable(offered, format_param)
+    if format_params:
+        raise NotAcceptable(offered, ", ".join(format_params))
     for media_range, q in parse_accept(accept):
         if q <= 0:
             continue

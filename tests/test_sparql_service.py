@@ -1,0 +1,472 @@
+"""The SPARQL endpoint against real clients on a real server (uvicorn on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+import pytest
+import uvicorn
+from rdflib import Graph
+from rdflib.plugins.stores.sparqlstore import SPARQLStore
+from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
+
+from policygraph.app import Settings, create_app
+from policygraph.build import write_dumps
+from policygraph.serve import load_remote
+from policygraph.sparql.engines import EmbeddedEngine, RemoteEngine, StoreSource
+
+LABELS = ("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+          "SELECT ?l WHERE { <https://w3id.org/policygraph/id/prefecture/20> rdfs:label ?l } ORDER BY ?l")
+NAGANO_LABELS = ["Nagano Prefecture", "長野県"]
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+DRAFT_BUDGETS = """PREFIX pg: <https://w3id.org/policygraph/def#>
+SELECT ?p ?amount WHERE { ?o pg:program ?p ; pg:fiscalYear <https://w3id.org/policygraph/id/fiscal-year/2025> ;
+  pg:budgetStage <https://w3id.org/policygraph/id/code/budget-stage/draft> ; pg:amount ?amount } ORDER BY ?p"""
+REFERENCE = "https://w3id.org/policygraph/graph/reference"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """uvicorn serving an app on a free loopback port, in a thread of the test process."""
+
+    def __init__(self, app):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def dumps(build, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("serve") / "dist"
+    write_dumps(build, out, validated=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def engine(dumps):
+    eng = EmbeddedEngine(StoreSource(dumps / "policygraph.nq"), workers=2)
+    yield eng
+    eng.close()
+
+
+@pytest.fixture(scope="module")
+def server(engine):
+    with Server(create_app(engine, Settings(query_timeout=3, max_rows=1000, max_body=64 * 1024))) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def endpoint(server) -> str:
+    return server.url + "/sparql"
+
+
+# ------------------------------------------------------------------ real clients
+
+
+@pytest.mark.parametrize("only_conneg", [False, True])
+@pytest.mark.parametrize("fmt", [JSON, XML, CSV, TSV])
+def test_sparqlwrapper_select(endpoint, fmt, only_conneg):
+    client = SPARQLWrapper(endpoint)
+    client.setQuery(LABELS)
+    client.setReturnFormat(fmt)
+    client.setOnlyConneg(only_conneg)
+    result = client.query().convert()
+    if fmt == JSON:
+        assert [b["l"]["value"] for b in result["results"]["bindings"]] == NAGANO_LABELS
+    elif fmt == XML:
+        assert [n.firstChild.data for n in result.getElementsByTagName("literal")] == NAGANO_LABELS
+    else:
+        text = result.decode()
+        assert "長野県" in text and "Nagano Prefecture" in text
+
+
+@pytest.mark.parametrize("only_conneg", [False, True])
+@pytest.mark.parametrize("fmt", [TURTLE, RDFXML, JSONLD, N3])
+def test_sparqlwrapper_construct(endpoint, fmt, only_conneg):
+    client = SPARQLWrapper(endpoint)
+    client.setQuery("CONSTRUCT { <https://w3id.org/policygraph/id/prefecture/20> ?p ?o } "
+                    "WHERE { <https://w3id.org/policygraph/id/prefecture/20> ?p ?o }")
+    client.setReturnFormat(fmt)
+    client.setOnlyConneg(only_conneg)
+    result = client.query().convert()
+    g = result if isinstance(result, Graph) else Graph().parse(data=result, format="turtle" if fmt in (TURTLE, N3) else "json-ld")
+    assert len(g) > 5
+
+
+def test_rdflib_sparqlstore(endpoint):
+    g = Graph(store=SPARQLStore(endpoint))
+    assert [str(r.l) for r in g.query(LABELS)] == NAGANO_LABELS
+    assert len(g.query("CONSTRUCT WHERE { ?s ?p ?o } LIMIT 7").graph) == 7
+    assert g.query("ASK { ?s ?p ?o }").askAnswer is True
+
+
+# ------------------------------------------------------------------ protocol and formats
+
+
+@pytest.mark.parametrize("accept,media", [
+    ("application/sparql-results+json", "application/sparql-results+json"),
+    ("application/sparql-results+xml", "application/sparql-results+xml"),
+    ("text/csv", "text/csv"),
+    ("text/tab-separated-values", "text/tab-separated-values"),
+    ("application/sparql-results+xml;q=0.5, text/csv", "text/csv"),
+    ("text/csv;q=0.1, application/sparql-results+json;q=0.9", "application/sparql-results+json"),
+    ("application/sparql-results+xml, application/rdf+xml", "application/sparql-results+xml"),
+    ("*/*", "application/sparql-results+json"),
+    ("", "application/sparql-results+json"),
+])
+def test_select_formats_by_accept(endpoint, accept, media):
+    r = httpx.get(endpoint, params={"query": LABELS}, headers={"Accept": accept})
+    assert r.status_code == 200
+    assert r.headers["content-type"].split(";")[0] == media
+    assert "Accept" in [v.strip() for v in r.headers["vary"].split(",")]
+    if media == "application/sparql-results+json":
+        assert [b["l"]["value"] for b in r.json()["results"]["bindings"]] == NAGANO_LABELS
+    elif media in ("application/sparql-results+xml", "text/tab-separated-values"):
+        fmt = ox.QueryResultsFormat.XML if "xml" in media else ox.QueryResultsFormat.TSV
+        assert [s["l"].value for s in ox.parse_query_results(r.content, format=fmt)] == NAGANO_LABELS
+    else:
+        assert r.text.splitlines() == ["l", *NAGANO_LABELS]
+
+
+@pytest.mark.parametrize("accept,fmt", [("text/turtle", "turtle"), ("application/n-triples", "nt"),
+                                        ("application/ld+json", "json-ld"), ("application/rdf+xml", "xml")])
+def test_graph_formats_by_accept(endpoint, accept, fmt):
+    r = httpx.get(endpoint, params={"query": "DESCRIBE <https://w3id.org/policygraph/id/prefecture/20>"},
+                  headers={"Accept": accept})
+    assert r.status_code == 200 and r.headers["content-type"].startswith(accept)
+    g = Graph().parse(data=r.text, format=fmt)
+    assert any("長野県" == str(o) for o in g.objects())
+
+
+@pytest.mark.parametrize("param,media", [("json", "application/sparql-results+json"), ("xml", "application/sparql-results+xml"),
+                                         ("csv", "text/csv"), ("tsv", "text/tab-separated-values")])
+def test_format_parameter_overrides_accept(endpoint, param, media):
+    r = httpx.get(endpoint, params={"query": LABELS, "format": param}, headers={"Accept": "text/turtle"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith(media)
+
+
+def test_ask(endpoint):
+    r = httpx.get(endpoint, params={"query": "ASK { ?s ?p ?o }"})
+    assert r.json() == {"head": {}, "boolean": True}
+
+
+def test_not_acceptable(endpoint):
+    r = httpx.get(endpoint, params={"query": LABELS}, headers={"Accept": "image/png"})
+    assert r.status_code == 406 and r.json()["error"] == "not acceptable"
+    assert "application/sparql-results+json" in r.json()["detail"]
+    assert httpx.get(endpoint, params={"query": LABELS, "format": "turtle"}).status_code == 406
+    assert httpx.get(endpoint, params={"query": "DESCRIBE <x:y>"}, headers={"Accept": "text/csv"}).status_code == 406
+
+
+def test_post_form_and_direct(endpoint):
+    r = httpx.post(endpoint, data={"query": LABELS})
+    assert [b["l"]["value"] for b in r.json()["results"]["bindings"]] == NAGANO_LABELS
+    r = httpx.post(endpoint, content=LABELS.encode(), headers={"Content-Type": "application/sparql-query; charset=utf-8"})
+    assert [b["l"]["value"] for b in r.json()["results"]["bindings"]] == NAGANO_LABELS
+
+
+def test_service_description(endpoint):
+    r = httpx.get(endpoint)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle")
+    g = Graph().parse(data=r.text, format="turtle")
+    assert (None, None, __import__("rdflib").URIRef(endpoint)) in g
+
+
+def test_default_and_named_graph_parameters(endpoint, build):
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    reference = build.counts[REFERENCE]
+    r = httpx.get(endpoint, params={"query": count, "default-graph-uri": REFERENCE})
+    assert int(r.json()["results"]["bindings"][0]["n"]["value"]) == reference
+    r = httpx.get(endpoint, params={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", "named-graph-uri": REFERENCE})
+    assert [b["g"]["value"] for b in r.json()["results"]["bindings"]] == [REFERENCE]
+    r = httpx.get(endpoint, params={"query": count})  # no parameter: the union of all graphs
+    assert int(r.json()["results"]["bindings"][0]["n"]["value"]) == sum(build.counts.values())
+    assert httpx.get(endpoint, params={"query": count, "default-graph-uri": "not an iri"}).status_code == 400
+
+
+# ------------------------------------------------------------------ bad requests: clear 4xx, never 500
+
+
+@pytest.mark.parametrize("make,status,error", [
+    (lambda e: httpx.get(e, params={"query": "SELECT * WHERE { ?s ?p "}), 400, "bad query"),
+    (lambda e: httpx.get(e, params=[("query", LABELS), ("query", LABELS)]), 400, "bad request"),
+    (lambda e: httpx.post(e, content=b"query=SELECT%20%FF", headers={"Content-Type": "application/x-www-form-urlencoded"}),
+     400, "bad request"),
+    (lambda e: httpx.post(e, content="SELECT * {}".encode("utf-16"), headers={"Content-Type": "application/sparql-query"}),
+     400, "bad request"),
+    (lambda e: httpx.post(e, content=b"x" * 70_000, headers={"Content-Type": "application/sparql-query"}), 413,
+     "request body too large"),
+    (lambda e: httpx.post(e, content=b"{}", headers={"Content-Type": "application/json"}), 415, "unsupported media type"),
+    (lambda e: httpx.get(e, params={"query": LABELS, "timeout": "soon"}), 400, "bad request"),
+    (lambda e: httpx.get(e, params={"query": "hello"}), 400, "bad query"),
+])
+def test_bad_requests(endpoint, make, status, error):
+    r = make(endpoint)
+    assert r.status_code == status, r.text
+    assert r.json()["error"] == error and r.json()["detail"]
+
+
+def test_syntax_error_quotes_the_parser_position(endpoint):
+    detail = httpx.get(endpoint, params={"query": "SELECT * WHERE { ?s ?p "}).json()["detail"]
+    assert "1:" in detail and "syntax" in detail.lower()
+
+
+@pytest.mark.parametrize("make", [
+    lambda e: httpx.get(e, params={"query": "INSERT DATA { <urn:a> <urn:b> <urn:c> }"}),
+    lambda e: httpx.post(e, data={"update": "INSERT DATA { <urn:a> <urn:b> <urn:c> }"}),
+    lambda e: httpx.post(e, content=b"DROP ALL", headers={"Content-Type": "application/sparql-update"}),
+    lambda e: httpx.post(e, content=b"# comment\nCLEAR DEFAULT", headers={"Content-Type": "application/sparql-query"}),
+    lambda e: httpx.get(e, params={"query": "WITH <urn:g> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }"}),
+])
+def test_updates_are_refused(endpoint, make):
+    r = make(endpoint)
+    assert r.status_code == 403 and r.json()["error"] == "updates are not allowed"
+    assert httpx.get(endpoint, params={"query": "ASK { <urn:a> <urn:b> <urn:c> }"}).json()["boolean"] is False
+
+
+def test_service_is_refused_and_never_contacted(endpoint):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(1.5)
+    port = listener.getsockname()[1]
+    try:
+        for query in (f"SELECT * WHERE {{ SERVICE <http://127.0.0.1:{port}/sparql> {{ ?s ?p ?o }} }}",
+                      f"select * {{ service silent <http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }}",
+                      "SELECT * WHERE { BIND(<http://127.0.0.1:1/> AS ?e) SERVICE ?e { ?s ?p ?o } }"):
+            r = httpx.get(endpoint, params={"query": query})
+            assert r.status_code == 403 and r.json()["error"] == "SERVICE not allowed"
+        with pytest.raises(socket.timeout):
+            listener.accept()
+    finally:
+        listener.close()
+    # the word in a string or a prefixed name is not a SERVICE call
+    r = httpx.get(endpoint, params={"query": 'PREFIX ex: <urn:x#> SELECT * WHERE { ?s ex:service "SERVICE <http://x/>" }'})
+    assert r.status_code == 200
+
+
+def test_service_allow_list():
+    from policygraph.app import ApiError, check_query
+    allowed = Settings(service_allow=("https://query.example.org/",))
+    check_query("SELECT * { SERVICE <https://query.example.org/sparql> { ?s ?p ?o } }", allowed)
+    for q in ("SELECT * { SERVICE <https://evil.example.net/sparql> { ?s ?p ?o } }",
+              "SELECT * { SERVICE ?endpoint { ?s ?p ?o } }"):
+        with pytest.raises(ApiError):
+            check_query(q, allowed)
+
+
+# ------------------------------------------------------------------ limits
+
+
+def test_runaway_query_is_stopped_while_others_are_answered(endpoint, server, engine):
+    before = {p.pid for p in multiprocessing.active_children() if p.name == "policygraph-query"}
+    outcome = {}
+
+    def runaway():
+        start = time.monotonic()
+        outcome["response"] = httpx.get(endpoint, params={"query": RUNAWAY}, timeout=30)
+        outcome["seconds"] = time.monotonic() - start
+
+    t = threading.Thread(target=runaway)
+    t.start()
+    time.sleep(0.5)
+    for _ in range(5):  # meanwhile the service keeps answering
+        assert httpx.get(server.url + "/health", timeout=2).json()["status"] == "ok"
+        assert httpx.get(endpoint, params={"query": "ASK { ?s ?p ?o }"}, timeout=2).json()["boolean"] is True
+    t.join(timeout=30)
+    r = outcome["response"]
+    assert r.status_code == 504 and r.json()["error"] == "query timeout"
+    assert outcome["seconds"] < 3 + 2  # the 3 s limit plus two seconds
+    time.sleep(1)
+    alive = {p.pid for p in multiprocessing.active_children() if p.name == "policygraph-query"}
+    assert len(before - alive) == 1, "the worker that ran the query was killed (its CPU freed)"
+    deadline = time.monotonic() + 20
+    while engine.busy_workers() and time.monotonic() < deadline:  # a successor is started
+        time.sleep(0.2)
+    assert engine.busy_workers() == 0
+
+
+def test_a_request_may_ask_for_less_time(endpoint):
+    start = time.monotonic()
+    r = httpx.get(endpoint, params={"query": RUNAWAY, "timeout": "1"}, timeout=30)
+    assert r.status_code == 504 and time.monotonic() - start < 2.5
+    start = time.monotonic()
+    r = httpx.get(endpoint, params={"query": RUNAWAY, "timeout": "60"}, timeout=30)  # never more than the server's 3 s
+    assert r.status_code == 504 and time.monotonic() - start < 5
+
+
+def test_row_cap_is_announced(engine):
+    with Server(create_app(engine, Settings(max_rows=5))) as s:
+        r = httpx.get(s.url + "/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 50"})
+        assert len(r.json()["results"]["bindings"]) == 5 and r.json()["truncated"] is True
+        assert r.headers["x-result-truncated"].startswith("true")
+        r = httpx.get(s.url + "/sparql", params={"query": "SELECT * WHERE { ?s ?p ?o } LIMIT 5"})
+        assert "truncated" not in r.json() and "x-result-truncated" not in r.headers
+        r = httpx.get(s.url + "/sparql", params={"query": "CONSTRUCT WHERE { ?s ?p ?o }"}, headers={"Accept": "application/n-triples"})
+        assert len(r.text.strip().splitlines()) == 5 and r.headers["x-result-truncated"].startswith("true")
+
+
+def test_cors_cache_and_etag(endpoint):
+    r = httpx.options(endpoint, headers={"Origin": "https://yasgui.example", "Access-Control-Request-Method": "POST",
+                                         "Access-Control-Request-Headers": "content-type"})
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] in ("*", "https://yasgui.example")
+    r = httpx.get(endpoint, params={"query": LABELS}, headers={"Origin": "https://yasgui.example"})
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert "max-age" in r.headers["cache-control"]
+    etag = r.headers["etag"]
+    again = httpx.get(endpoint, params={"query": LABELS}, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.headers["etag"] == etag
+    other = httpx.get(endpoint, params={"query": LABELS, "format": "csv"})
+    assert other.headers["etag"] != etag
+
+
+# ------------------------------------------------------------------ a remote store: a real oxigraph server
+
+
+@pytest.fixture(scope="module")
+def oxigraph_server(dumps, tmp_path_factory):
+    exe = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
+    if not Path(exe).exists():
+        pytest.fail("the oxigraph server (PyPI package 'oxigraph', in the [test] extra) is not installed")
+    port = free_port()
+    proc = subprocess.Popen([exe, "serve", "--location", str(tmp_path_factory.mktemp("oxigraph")),
+                             "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(url + "/query", params={"query": "ASK {}"}, timeout=1)
+            break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline and proc.poll() is None, "oxigraph server did not start"
+            time.sleep(0.2)
+    report = load_remote(dumps / "policygraph.nq", url + "/store", log=lambda *_: None)
+    assert report.graphs == 7
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_remote_store_gives_the_same_answers(oxigraph_server, endpoint):
+    with Server(create_app(RemoteEngine(oxigraph_server + "/query"), Settings(query_timeout=5))) as remote:
+        for query in (DRAFT_BUDGETS, LABELS, "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"):
+            ours = httpx.get(endpoint, params={"query": query}).json()
+            theirs = httpx.get(remote.url + "/sparql", params={"query": query}).json()
+            assert theirs == ours and ours["results"]["bindings"]
+        g = Graph().parse(data=httpx.get(remote.url + "/sparql", params={
+            "query": "DESCRIBE <https://w3id.org/policygraph/id/prefecture/20>"}).text, format="turtle")
+        assert len(g) > 5
+        client = SPARQLWrapper(remote.url + "/sparql")
+        client.setQuery(LABELS)
+        client.setReturnFormat(JSON)
+        assert [b["l"]["value"] for b in client.query().convert()["results"]["bindings"]] == NAGANO_LABELS
+        bad = httpx.get(remote.url + "/sparql", params={"query": "SELECT * WHERE { ?s ?p "})
+        assert bad.status_code == 400
+
+
+# ------------------------------------------------------------------ the commands, as a user runs them
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    from conftest import ROOT
+    root = tmp_path_factory.mktemp("project")
+    for d in ("data", "ontology", "shapes"):
+        shutil.copytree(ROOT / d, root / d)
+    return root
+
+
+def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.TransportError:
+            assert proc.poll() is None, proc.communicate()[0]
+            assert time.monotonic() < deadline, "the server did not come up"
+            time.sleep(0.3)
+
+
+def test_load_then_serve_a_remote_store_from_the_command_line(project, oxigraph_server, endpoint):
+    # policygraph load pushes every graph (it builds first); then serve --store URL answers from it
+    done = subprocess.run([sys.executable, "-m", "policygraph", "load", "--to", oxigraph_server + "/store",
+                           "--root", str(project)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "loaded" in done.stdout and "7 graphs" in done.stdout
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "policygraph", "serve", "--port", str(port), "--root", str(project),
+                             "--store", oxigraph_server + "/query"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/health", proc)
+        client = SPARQLWrapper(f"http://127.0.0.1:{port}/sparql")
+        client.setQuery(DRAFT_BUDGETS)
+        client.setReturnFormat(JSON)
+        theirs = client.query().convert()
+        assert theirs == httpx.get(endpoint, params={"query": DRAFT_BUDGETS}).json()
+        assert len(theirs["results"]["bindings"]) == 11  # the project (total and 一般財源) and its nine sub-projects
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_serve_embedded_from_the_command_line(project):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "policygraph", "serve", "--port", str(port), "--root", str(project),
+                             "--query-timeout", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/health", proc)
+        client = SPARQLWrapper(f"http://127.0.0.1:{port}/sparql")
+        client.setQuery(LABELS)
+        client.setReturnFormat(JSON)
+        assert [b["l"]["value"] for b in client.query().convert()["results"]["bindings"]] == NAGANO_LABELS
+        start = time.monotonic()
+        r = httpx.get(f"http://127.0.0.1:{port}/sparql", params={"query": RUNAWAY}, timeout=30)
+        assert r.status_code == 504 and time.monotonic() - start < 2 + 2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_serve_refuses_an_invalid_graph(tmp_path):
+    from conftest import ROOT
+    root = tmp_path / "project"
+    for d in ("data", "ontology", "shapes"):
+        shutil.copytree(ROOT / d, root / d)
+    sheet = root / "data/prefectures/20-nagano/070201-2025.yaml"
+    sheet.write_text(sheet.read_text().replace("general_revenue: 125684, staff: 23.8", "general_revenue: 125684, staff: 238000"))
+    done = subprocess.run([sys.executable, "-m", "policygraph", "serve", "--port", str(free_port()), "--root", str(root)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert "fails SHACL validation and will not be published" in done.stderr and "StaffObservationShape" in done.stderr
+    assert not (root / "dist").exists()
