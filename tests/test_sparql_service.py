@@ -32,7 +32,7 @@ NAGANO_LABELS = ["Nagano Prefecture", "長野県"]
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 DRAFT_BUDGETS = """PREFIX pg: <https://w3id.org/policygraph/def#>
 SELECT ?p ?amount WHERE { ?o pg:program ?p ; pg:fiscalYear <https://w3id.org/policygraph/id/fiscal-year/2025> ;
-  pg:budgetStage <https://w3id.org/policygraph/id/code/budget-stage/draft> ; pg:amount ?amount } ORDER BY ?p"""
+  pg:budgetStage <https://w3id.org/policygraph/id/code/budget-stage/draft> ; pg:amount ?amount } ORDER BY ?p ?amount"""
 REFERENCE = "https://w3id.org/policygraph/graph/reference"
 
 
