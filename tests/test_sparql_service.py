@@ -470,3 +470,16 @@ def test_serve_refuses_an_invalid_graph(tmp_path):
     assert done.returncode == 1
     assert "fails SHACL validation and will not be published" in done.stderr and "StaffObservationShape" in done.stderr
     assert not (root / "dist").exists()
+
+
+def test_on_disk_store(dumps, tmp_path, endpoint):
+    from policygraph.serve import on_disk_store
+    path = on_disk_store(tmp_path / "store", dumps / "policygraph.nq", "build-1", log=lambda *_: None)
+    assert on_disk_store(path, dumps / "policygraph.nq", "build-1", log=lambda *_: pytest.fail("reloaded")) == path
+    engine = EmbeddedEngine(StoreSource(path, on_disk=True), workers=2)  # two processes share the read-only store
+    try:
+        with Server(create_app(engine, Settings())) as s:
+            ours = httpx.get(endpoint, params={"query": DRAFT_BUDGETS}).json()
+            assert httpx.get(s.url + "/sparql", params={"query": DRAFT_BUDGETS}).json() == ours
+    finally:
+        engine.close()
