@@ -171,7 +171,7 @@ def _media(fmt_media: str) -> str:
     return f"{fmt_media}; charset=utf-8" if fmt_media.startswith(TEXT_TYPES) else fmt_media
 
 
-def create_app(engine, settings: Settings | None = None) -> FastAPI:
+def create_app(engine, settings: Settings | None = None, queries: dict | None = None) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(title="policygraph", version=__version__,
                   description="Japanese SME policy knowledge graph: SPARQL 1.1 endpoint and Linked Data.")
@@ -200,8 +200,6 @@ def create_app(engine, settings: Settings | None = None) -> FastAPI:
         return {"status": "ok", "version": __version__, "store": settings.store_description,
                 "triples": getattr(engine, "triples", None), "build": settings.build_id}
 
-    @app.api_route("/sparql", methods=["GET", "POST"], summary="SPARQL 1.1 Protocol endpoint (read-only)",
-                   response_class=Response)
     async def sparql(request: Request):
         req = await parse_request(request, settings)
         vary = {"Vary": "Accept"}
@@ -237,4 +235,11 @@ def create_app(engine, settings: Settings | None = None) -> FastAPI:
             headers["X-Result-Rows"] = str(result.rows)
         return Response(result.body, media_type=_media(fmt.media_type), headers=headers)
 
+    for method in ("GET", "POST"):
+        app.add_api_route("/sparql", sparql, methods=[method], name="sparql", operation_id=f"sparql_{method.lower()}",
+                          summary=f"SPARQL 1.1 Protocol endpoint, {method} (read-only)", response_class=Response)
+
+    if queries:
+        from .api import add_query_routes
+        add_query_routes(app, queries)
     return app

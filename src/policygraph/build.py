@@ -82,10 +82,11 @@ def inputs_hash(files: list[Path]) -> str:
     return h.hexdigest()[:16]
 
 
-def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check: bool = True) -> Build:
+def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check: bool = True,
+                  extra_alignments: list[Path] = ()) -> Build:
     """Everything but writing: returns the rdflib dataset and a pyoxigraph store holding it."""
     root = root or project_root()
-    data = load_data(root / "data", extra_sheets)
+    data = load_data(root / "data", extra_sheets, extra_alignments)
     ds = _new_dataset()
 
     onto = ds.graph(ids.G_ONTOLOGY)
@@ -116,7 +117,7 @@ def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check
     if check:
         check_budgets(store)
     counts = {str(g.identifier): len(g) for g in ds.graphs() if len(g)}
-    return Build(ds, store, data, inputs_hash(input_files(root, list(extra_sheets))), counts)
+    return Build(ds, store, data, inputs_hash(input_files(root, [*extra_sheets, *extra_alignments])), counts)
 
 
 def to_store(ds: Dataset) -> ox.Store:

@@ -81,6 +81,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import Settings, create_app
+    from .queries import QueryFileError, load_queries
     from .serve import ServeError, env, fail, make_engine
 
     root = _root(args)
@@ -92,7 +93,10 @@ def _serve(args: argparse.Namespace) -> int:
             max_rows=args.max_rows or env("MAX_ROWS", 10_000, int),
             service_allow=tuple(args.allow_service or [p for p in (env("SERVICE_ALLOW", "") or "").split(",") if p]),
         )
+        queries = load_queries(root / "queries")  # a broken query file stops the start, naming the file
         engine, settings.build_id, settings.store_description = make_engine(store, root, root / "dist", workers)
+    except QueryFileError as e:
+        return fail(str(e))
     except ServeError as e:
         return fail(str(e))
     except RecordError as e:
@@ -105,7 +109,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"serving {settings.store_description} at http://{host}:{port}/sparql "
           f"(timeout {settings.query_timeout:g} s, at most {settings.max_rows:,} rows)")
     try:
-        uvicorn.run(create_app(engine, settings), host=host, port=port, log_level=env("LOG_LEVEL", "info"))
+        uvicorn.run(create_app(engine, settings, queries), host=host, port=port, log_level=env("LOG_LEVEL", "info"))
     finally:
         engine.close()
     return 0

@@ -124,10 +124,10 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.yaml")) if folder.is_dir() else []
 
 
-def load_data(root: Path, extra_sheets: list[Path] = ()) -> DataSet:
+def load_data(root: Path, extra_sheets: list[Path] = (), extra_alignments: list[Path] = ()) -> DataSet:
     """Load data/: reference tables, national plans, prefectural sheets, curated alignments.
 
-    ``extra_sheets`` adds prefectural sheet files from elsewhere (tests use it for fixtures).
+    ``extra_sheets`` / ``extra_alignments`` add files from elsewhere (tests use them for fixtures).
     """
     ref = root / "reference"
     ds = DataSet(
@@ -139,7 +139,8 @@ def load_data(root: Path, extra_sheets: list[Path] = ()) -> DataSet:
     ds.national_plans = [(p, load_model(p, NationalPlanFile)) for p in _yaml_files(root / "national")]
     sheets = _yaml_files(root / "prefectures") + list(extra_sheets)
     ds.sheets = [(p, load_model(p, PrefecturalSheetFile)) for p in sheets]
-    ds.alignments = [(p, load_model(p, AlignmentsFile)) for p in _yaml_files(root / "alignments")]
+    ds.alignments = [(p, load_model(p, AlignmentsFile))
+                     for p in _yaml_files(root / "alignments") + list(extra_alignments)]
     _check_references(ds)
     return ds
 
