@@ -171,7 +171,9 @@ def _media(fmt_media: str) -> str:
     return f"{fmt_media}; charset=utf-8" if fmt_media.startswith(TEXT_TYPES) else fmt_media
 
 
-def create_app(engine, settings: Settings | None = None, queries: dict | None = None) -> FastAPI:
+def create_app(engine, settings: Settings | None = None, queries: dict | None = None, dist=None) -> FastAPI:
+    """The app over an engine; ``queries`` adds the named-query API, ``dist`` (a build directory)
+    the dumps and the dataset's file list. Linked Data pages are always on."""
     settings = settings or Settings()
     app = FastAPI(title="policygraph", version=__version__,
                   description="Japanese SME policy knowledge graph: SPARQL 1.1 endpoint and Linked Data.")
@@ -239,7 +241,10 @@ def create_app(engine, settings: Settings | None = None, queries: dict | None = 
         app.add_api_route("/sparql", sparql, methods=[method], name="sparql", operation_id=f"sparql_{method.lower()}",
                           summary=f"SPARQL 1.1 Protocol endpoint, {method} (read-only)", response_class=Response)
 
+    app.state.queries = queries or {}
     if queries:
         from .api import add_query_routes
         add_query_routes(app, queries)
+    from .linked_data import add_linked_data_routes
+    add_linked_data_routes(app, dist)
     return app

@@ -109,7 +109,8 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"serving {settings.store_description} at http://{host}:{port}/sparql "
           f"(timeout {settings.query_timeout:g} s, at most {settings.max_rows:,} rows)")
     try:
-        uvicorn.run(create_app(engine, settings, queries), host=host, port=port, log_level=env("LOG_LEVEL", "info"))
+        dist = None if (store or "").startswith(("http://", "https://")) else root / "dist"
+        uvicorn.run(create_app(engine, settings, queries, dist), host=host, port=port, log_level=env("LOG_LEVEL", "info"))
     finally:
         engine.close()
     return 0

@@ -1,0 +1,50 @@
+// The SPARQL query page: sends the query to /sparql and shows the answer as a table.
+(function () {
+  const examples = JSON.parse(document.getElementById("example-data").textContent);
+  const form = document.getElementById("query-form");
+  const text = document.getElementById("query");
+  const status = document.getElementById("status");
+  const results = document.getElementById("results");
+  const downloads = document.getElementById("downloads");
+  document.getElementById("examples").addEventListener("change", (e) => { text.value = examples[e.target.value]; });
+
+  function cell(term) {
+    if (!term) return document.createTextNode("");
+    if (term.type === "uri") {
+      const a = document.createElement("a");
+      const local = term.value.startsWith("https://w3id.org/policygraph/id/")
+        ? "/id/" + term.value.slice("https://w3id.org/policygraph/id/".length) : term.value;
+      a.href = local; a.textContent = term.value; return a;
+    }
+    return document.createTextNode(term.value + (term["xml:lang"] ? " @" + term["xml:lang"] : ""));
+  }
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    status.textContent = "…"; results.textContent = ""; downloads.textContent = "";
+    const started = performance.now();
+    const body = new URLSearchParams({ query: text.value });
+    const resp = await fetch("/sparql", { method: "POST", body, headers: { Accept: "application/sparql-results+json" } });
+    const elapsed = Math.round(performance.now() - started);
+    if (!resp.ok) {
+      const err = await resp.json().catch(() => ({ error: resp.statusText }));
+      status.textContent = resp.status + " " + err.error + (err.detail ? ": " + err.detail : "");
+      return;
+    }
+    const data = await resp.json();
+    const q = encodeURIComponent(text.value);
+    for (const [fmt, label] of [["csv", "CSV"], ["tsv", "TSV"], ["json", "JSON"], ["xml", "XML"]]) {
+      const a = document.createElement("a");
+      a.href = "/sparql?format=" + fmt + "&query=" + q; a.textContent = label; a.style.marginRight = "1em";
+      downloads.appendChild(a);
+    }
+    if ("boolean" in data) { status.textContent = String(data.boolean); return; }
+    const vars = data.head.vars, rows = data.results.bindings;
+    status.textContent = rows.length + " rows, " + elapsed + " ms" + (data.truncated ? " (truncated)" : "");
+    const table = document.createElement("table"); table.id = "result-table";
+    const head = table.insertRow();
+    for (const v of vars) { const th = document.createElement("th"); th.textContent = v; head.appendChild(th); }
+    for (const b of rows) { const tr = table.insertRow(); for (const v of vars) tr.insertCell().appendChild(cell(b[v])); }
+    results.appendChild(table);
+  });
+})();
