@@ -6,7 +6,7 @@ import json
 
 import pytest
 from fastapi.testclient import TestClient
-from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, VOID
 
 from policygraph.app import Settings, create_app
@@ -142,7 +142,5 @@ def test_home_and_query_pages(client):
     page = client.get("/query").text
     assert 'src="/static/query.js"' in page and "national-programs" in page
     assert client.get("/static/query.js").status_code == 200 and client.get("/static/style.css").status_code == 200
-    examples = json.loads(page.split('<script id="example-data" type="application/json">')[1].split("</script>")[0]
-                          .replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&#x27;", "'")
-                          .replace("&amp;", "&"))
+    examples = json.loads(page.split('<script id="example-data" type="application/json">')[1].split("</script>")[0])
     assert "VALUES" in examples["budget-trend"]

@@ -6,7 +6,6 @@ import csv
 import io
 import shutil
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient

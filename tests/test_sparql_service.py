@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
 import multiprocessing
 import shutil
 import socket
@@ -16,7 +14,6 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 import pytest
-import uvicorn
 from rdflib import Graph
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
@@ -26,6 +23,8 @@ from policygraph.build import write_dumps
 from policygraph.serve import load_remote
 from policygraph.sparql.engines import EmbeddedEngine, RemoteEngine, StoreSource
 
+from conftest import Server, free_port
+
 LABELS = ("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
           "SELECT ?l WHERE { <https://w3id.org/policygraph/id/prefecture/20> rdfs:label ?l } ORDER BY ?l")
 NAGANO_LABELS = ["Nagano Prefecture", "長野県"]
@@ -34,34 +33,6 @@ DRAFT_BUDGETS = """PREFIX pg: <https://w3id.org/policygraph/def#>
 SELECT ?p ?amount WHERE { ?o pg:program ?p ; pg:fiscalYear <https://w3id.org/policygraph/id/fiscal-year/2025> ;
   pg:budgetStage <https://w3id.org/policygraph/id/code/budget-stage/draft> ; pg:amount ?amount } ORDER BY ?p ?amount"""
 REFERENCE = "https://w3id.org/policygraph/graph/reference"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """uvicorn serving an app on a free loopback port, in a thread of the test process."""
-
-    def __init__(self, app):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -49,6 +49,11 @@ def home_page(request: Request, lang: str) -> str:
     return layout("policygraph", body, lang, "/")
 
 
+def _script_json(value) -> str:
+    """JSON for a <script> element: raw text, so no HTML escaping, but no "</" that could end it."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/").replace("<!--", "<\\u0021--")
+
+
 def query_page(request: Request, lang: str) -> str:
     queries = getattr(request.app.state, "queries", {}) or {}
     examples = {"default": DEFAULT_QUERY}
@@ -64,6 +69,6 @@ def query_page(request: Request, lang: str) -> str:
 <button type="submit" id="run">{'Run' if lang == 'en' else '実行'}</button>
 <span id="status"></span></form>
 <p id="downloads"></p><div id="results"></div>
-<script id="example-data" type="application/json">{escape(json.dumps(examples, ensure_ascii=False))}</script>
+<script id="example-data" type="application/json">{_script_json(examples)}</script>
 <script src="/static/query.js"></script>"""
     return layout("SPARQL", body, lang, "/query")

@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 
 from .build import DUMPS
 from .ids import BASE, GRAPH, ID
-from .pages import LICENCE_NOTE_EN, LICENCE_NOTE_JA, LICENCE_URL, bar_chart, layout, t
+from .pages import bar_chart, layout, t
 from .sparql.engines import EngineUnavailable, Job, QueryError, QueryTimeout
 from .sparql.formats import GRAPH_FORMATS, NotAcceptable, negotiate
 

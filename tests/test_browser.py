@@ -1,0 +1,107 @@
+"""A person's path through the site, in headless Chromium (Debian's chromium + chromium-driver).
+
+Home page → 長野県 → project 07 02 01 and its budget table → the SPARQL query page, run a
+query, see the table. Screenshots go to test-artifacts/ (or $POLICYGRAPH_SCREENSHOTS).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from policygraph.app import Settings, create_app
+from policygraph.build import write_dumps
+from policygraph.queries import load_queries
+from policygraph.sparql.engines import EmbeddedEngine, StoreSource
+
+from conftest import ROOT, Server
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; .ci/run does)")
+
+SHOTS = Path(os.environ.get("POLICYGRAPH_SCREENSHOTS", ROOT / "test-artifacts"))
+
+
+@pytest.fixture(scope="module")
+def site(build, tmp_path_factory):
+    dist = tmp_path_factory.mktemp("browser") / "dist"
+    write_dumps(build, dist, validated=True)
+    engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1)
+    with Server(create_app(engine, Settings(), load_queries(ROOT / "queries"), dist)) as s:
+        yield s.url
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1280,1600", f"--user-data-dir={tempfile.mkdtemp()}"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def shot(driver, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def test_home_to_nagano_project_budget(site, browser):
+    from selenium.webdriver.common.by import By
+
+    browser.get(site + "/")
+    assert "policygraph" in browser.title
+    shot(browser, "1-home")
+    browser.find_element(By.CSS_SELECTOR, 'a[href="/id/prefecture/20"]').click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "長野県"
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja"
+    shot(browser, "2-nagano")
+    browser.find_element(By.CSS_SELECTOR, 'a[href="/id/prefectural-project/20/070201"]').click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "中小企業経営支援関連事業費"
+    table = browser.find_element(By.ID, "budget")
+    assert "368,078" in table.text and "1,029,173" in table.text
+    assert browser.find_elements(By.CSS_SELECTOR, "svg.chart rect")
+    shot(browser, "3-project-07-02-01")
+    browser.find_element(By.LINK_TEXT, "English").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "SME management support related expenses"
+
+
+def test_query_page_runs_a_query(site, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(site + "/query")
+    browser.find_element(By.ID, "run").click()
+    table = WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.ID, "result-table")))
+    rows = table.find_elements(By.TAG_NAME, "tr")
+    assert len(rows) == 10  # header + nine sub-projects
+    assert "プロフェッショナル人材戦略拠点事業" in table.text or "中小企業経営構造転換促進事業費" in table.text
+    assert "rows" in browser.find_element(By.ID, "status").text
+    assert browser.find_elements(By.CSS_SELECTOR, '#downloads a[href*="format=csv"]')
+    shot(browser, "4-query")
+    # an example from the named queries, then a broken query shows the parser's message
+    from selenium.webdriver.support.ui import Select
+    Select(browser.find_element(By.ID, "examples")).select_by_value("prefectures")
+    browser.find_element(By.ID, "run").click()
+    WebDriverWait(browser, 20).until(lambda d: "47 rows" in d.find_element(By.ID, "status").text)
+    box = browser.find_element(By.ID, "query")
+    box.clear()
+    box.send_keys("SELECT * WHERE { ?s ?p ")
+    browser.find_element(By.ID, "run").click()
+    WebDriverWait(browser, 20).until(lambda d: "400" in d.find_element(By.ID, "status").text)
