@@ -144,3 +144,10 @@ def test_home_and_query_pages(client):
     assert client.get("/static/query.js").status_code == 200 and client.get("/static/style.css").status_code == 200
     examples = json.loads(page.split('<script id="example-data" type="application/json">')[1].split("</script>")[0])
     assert "VALUES" in examples["budget-trend"]
+
+
+def test_every_dump_states_the_licence(dist):
+    g = Graph().parse(dist / "policygraph.nt")
+    ds = URIRef(ID + "dataset/policygraph")
+    assert g.value(ds, DCTERMS.license) == URIRef("https://creativecommons.org/licenses/by/4.0/")
+    assert {o.language for o in g.objects(ds, DCTERMS.rights)} == {"ja", "en"}

@@ -342,7 +342,7 @@ def oxigraph_server(dumps, tmp_path_factory):
             assert time.monotonic() < deadline and proc.poll() is None, "oxigraph server did not start"
             time.sleep(0.2)
     report = load_remote(dumps / "policygraph.nq", url + "/store", log=lambda *_: None)
-    assert report.graphs == 7
+    assert report.graphs == 8
     yield url
     proc.terminate()
     proc.wait(timeout=10)
@@ -394,7 +394,7 @@ def test_load_then_serve_a_remote_store_from_the_command_line(project, oxigraph_
     done = subprocess.run([sys.executable, "-m", "policygraph", "load", "--to", oxigraph_server + "/store",
                            "--root", str(project)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "loaded" in done.stdout and "7 graphs" in done.stdout
+    assert "loaded" in done.stdout and "8 graphs" in done.stdout
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "policygraph", "serve", "--port", str(port), "--root", str(project),
                              "--store", oxigraph_server + "/query"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Dataset, Graph
+from rdflib import Dataset, Graph, URIRef
 from rdflib.namespace import RDF
 
 from . import __version__, ids
@@ -100,6 +100,7 @@ def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check
         write_national_plan(plan, Writer(ds.graph(ids.source_graph(plan.source.key))))
     for _, sheet in data.sheets:
         write_sheet(sheet, Writer(ds.graph(ids.source_graph(sheet.source.key))))
+    _write_meta(Writer(ds.graph(ids.G_META)))
     known = {s for g in ds.graphs() for c in PROGRAM_CLASSES for s in g.subjects(RDF.type, c)}
     for path, af in data.alignments:
         write_alignments(af, path, data, Writer(ds.graph(ids.curated_graph(af.source.key))), known)
@@ -118,6 +119,24 @@ def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check
         check_budgets(store)
     counts = {str(g.identifier): len(g) for g in ds.graphs() if len(g)}
     return Build(ds, store, data, inputs_hash(input_files(root, [*extra_sheets, *extra_alignments])), counts)
+
+
+def _write_meta(w: Writer) -> None:
+    """The dataset's own description and licence, so every dump carries them (the service's /dataset
+    adds counts, distributions and its endpoint)."""
+    from rdflib import Literal
+    from rdflib.namespace import DCAT, DCTERMS, VOID
+
+    from .pages import LICENCE_NOTE_EN, LICENCE_NOTE_JA, LICENCE_URL
+    ds = ids.iri("dataset", "policygraph")
+    w.typed(ds, VOID.Dataset, DCAT.Dataset)
+    w.add(ds, DCTERMS.title, Literal("policygraph：日本の中小企業政策の知識グラフ", lang="ja"))
+    w.add(ds, DCTERMS.title, Literal("policygraph: a knowledge graph of Japanese SME policy", lang="en"))
+    w.add(ds, DCTERMS.license, URIRef(LICENCE_URL))
+    w.add(ds, DCTERMS.rights, Literal(LICENCE_NOTE_JA, lang="ja"))
+    w.add(ds, DCTERMS.rights, Literal(LICENCE_NOTE_EN, lang="en"))
+    w.add(ds, DCTERMS.publisher, ids.iri("agent", "policygraph-curators"))
+    w.add(ds, VOID.uriSpace, Literal(str(ids.ID)))
 
 
 def to_store(ds: Dataset) -> ox.Store:

@@ -32,6 +32,7 @@ G_ONTOLOGY = GRAPH["ontology"]
 G_REFERENCE = GRAPH["reference"]
 G_INFERRED = GRAPH["inferred"]
 G_SHAPES = GRAPH["shapes"]
+G_META = GRAPH["meta"]
 
 
 def source_graph(key: str) -> URIRef:
