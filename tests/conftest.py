@@ -44,6 +44,15 @@ def store(build) -> ox.Store:
     return build.store
 
 
+@pytest.fixture(scope="session")
+def dist(build, tmp_path_factory) -> Path:
+    """The shipped data's dumps, written once for the tests that serve them."""
+    from policygraph.build import write_dumps
+    out = tmp_path_factory.mktemp("shipped") / "dist"
+    write_dumps(build, out, validated=True)
+    return out
+
+
 def seed(name: str) -> str:
     path = SEEDS / name
     if not path.exists():

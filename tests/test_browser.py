@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from policygraph.app import Settings, create_app
-from policygraph.build import write_dumps
 from policygraph.queries import load_queries
 from policygraph.sparql.engines import EmbeddedEngine, StoreSource
 
@@ -30,9 +29,7 @@ SHOTS = Path(os.environ.get("POLICYGRAPH_SCREENSHOTS", ROOT / "test-artifacts"))
 
 
 @pytest.fixture(scope="module")
-def site(build, tmp_path_factory):
-    dist = tmp_path_factory.mktemp("browser") / "dist"
-    write_dumps(build, dist, validated=True)
+def site(dist):
     engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1)
     with Server(create_app(engine, Settings(), load_queries(ROOT / "queries"), dist)) as s:
         yield s.url

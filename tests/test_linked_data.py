@@ -10,7 +10,6 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, VOID
 
 from policygraph.app import Settings, create_app
-from policygraph.build import write_dumps
 from policygraph.queries import load_queries
 from policygraph.sparql.engines import EmbeddedEngine, StoreSource
 
@@ -22,13 +21,6 @@ RESOURCES = ["prefecture/20", "prefectural-project/20/070201", "sub-project/20/0
              "kpi/20/070201/1", "code/budget-stage/draft"]
 FORMATS = [("text/turtle", "turtle", "ttl"), ("application/ld+json", "json-ld", "jsonld"),
            ("application/n-triples", "nt", "nt"), ("application/rdf+xml", "xml", "rdf")]
-
-
-@pytest.fixture(scope="module")
-def dist(build, tmp_path_factory):
-    out = tmp_path_factory.mktemp("ld") / "dist"
-    write_dumps(build, out, validated=True)
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
 from policygraph.app import Settings, create_app
-from policygraph.build import write_dumps
 from policygraph.serve import load_remote
 from policygraph.sparql.engines import EmbeddedEngine, RemoteEngine, StoreSource
 
@@ -36,10 +35,8 @@ REFERENCE = "https://w3id.org/policygraph/graph/reference"
 
 
 @pytest.fixture(scope="module")
-def dumps(build, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("serve") / "dist"
-    write_dumps(build, out, validated=True)
-    return out
+def dumps(dist) -> Path:
+    return dist
 
 
 @pytest.fixture(scope="module")
