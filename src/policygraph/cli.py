@@ -94,7 +94,8 @@ def _serve(args: argparse.Namespace) -> int:
             service_allow=tuple(args.allow_service or [p for p in (env("SERVICE_ALLOW", "") or "").split(",") if p]),
         )
         queries = load_queries(root / "queries")  # a broken query file stops the start, naming the file
-        engine, settings.build_id, settings.store_description = make_engine(store, root, root / "dist", workers)
+        engine, settings.build_id, settings.store_description = make_engine(
+            store, root, root / "dist", workers, extra=tuple(Path(g) for g in args.graph), only_extra=args.only_graphs)
     except QueryFileError as e:
         return fail(str(e))
     except ServeError as e:
@@ -109,7 +110,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"serving {settings.store_description} at http://{host}:{port}/sparql "
           f"(timeout {settings.query_timeout:g} s, at most {settings.max_rows:,} rows)")
     try:
-        dist = None if (store or "").startswith(("http://", "https://")) else root / "dist"
+        dist = None if (store or "").startswith(("http://", "https://")) or args.only_graphs else root / "dist"
         uvicorn.run(create_app(engine, settings, queries, dist), host=host, port=port, log_level=env("LOG_LEVEL", "info"))
     finally:
         engine.close()
@@ -163,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--max-rows", type=int, help="rows or triples in one answer (default 10000)")
     s.add_argument("--allow-service", action="append", metavar="PREFIX",
                    help="endpoint IRI prefix that SERVICE may call (repeatable; default: none)")
+    s.add_argument("--graph", action="append", default=[], metavar="FILE",
+                   help="serve this RDF file too (any syntax; repeatable); triples go to graph/extra/<name>")
+    s.add_argument("--only-graphs", action="store_true", help="serve only the --graph files, not the built dataset")
     s.add_argument("--root", help="project directory (default: this checkout)")
     s.set_defaults(func=_serve)
 

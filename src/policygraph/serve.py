@@ -99,19 +99,35 @@ def load_remote(nquads: Path, target: str, log=print) -> LoadReport:
     return LoadReport(len(graphs), total)
 
 
-def make_engine(store: str | None, root: Path, out: Path, workers: int, log=print):
-    """(engine, build id, description) for a store spec: None (in memory), a path, or an http(s) URL."""
+def make_engine(store: str | None, root: Path, out: Path, workers: int, log=print,
+                extra: tuple[Path, ...] = (), only_extra: bool = False):
+    """(engine, build id, description) for a store spec: None (in memory), a path, or an http(s) URL.
+    ``extra`` RDF files are served alongside the build (or alone, with ``only_extra``)."""
     from .sparql.engines import EmbeddedEngine, RemoteEngine, StoreSource
 
+    for f in extra:
+        if not f.is_file():
+            raise ServeError(f"--graph {f}: no such file")
     if store and store.startswith(("http://", "https://")):
+        if extra:
+            raise ServeError("--graph needs the embedded store (load extra files into the remote store yourself)")
         return RemoteEngine(store), "remote-" + store, f"remote SPARQL endpoint {store}"
+    if only_extra:
+        if not extra:
+            raise ServeError("--only-graphs needs at least one --graph FILE")
+        ident = inputs_hash(list(extra))
+        log(f"serving only {len(extra)} file(s); they are not validated (run `policygraph validate FILE` first)")
+        return EmbeddedEngine(StoreSource(None, extra=tuple(extra)), workers), ident, "embedded Oxigraph (extra graphs only)"
     info = current_build(root, out, log)
     build_id = info["inputs_hash"]
     nquads = out / "policygraph.nq"
     if store:
         path = on_disk_store(Path(store), nquads, build_id, log)
         return EmbeddedEngine(StoreSource(path, on_disk=True), workers), build_id, f"embedded Oxigraph on disk ({path})"
-    return EmbeddedEngine(StoreSource(nquads), workers), build_id, "embedded Oxigraph (in memory)"
+    if extra:
+        log(f"adding {len(extra)} extra file(s), not validated (run `policygraph validate FILE` first)")
+        build_id = inputs_hash([nquads, *extra])
+    return EmbeddedEngine(StoreSource(nquads, extra=tuple(extra)), workers), build_id, "embedded Oxigraph (in memory)"
 
 
 def fail(message: str) -> int:

@@ -88,17 +88,27 @@ def render(res, job: Job) -> Result:
 # ------------------------------------------------------------------ worker processes
 
 
+EXTRA_GRAPH = "https://w3id.org/policygraph/graph/extra/"
+
+
 @dataclass(frozen=True)
 class StoreSource:
-    """Where a worker gets its data: a dump to load in memory, or an on-disk store to open read-only."""
-    path: Path
+    """Where a worker gets its data: a dump to load in memory (plus extra RDF files), or an on-disk
+    store to open read-only. A triples-only extra file goes into graph/extra/<file stem>."""
+    path: Path | None
     on_disk: bool = False
+    extra: tuple[Path, ...] = ()
 
     def open(self) -> ox.Store:
         if self.on_disk:
             return ox.Store.read_only(str(self.path))
         store = ox.Store()
-        store.bulk_load(path=str(self.path), format=ox.RdfFormat.from_extension(self.path.suffix.lstrip(".")))
+        for f in ((self.path,) if self.path else ()) + self.extra:
+            fmt = ox.RdfFormat.from_extension(f.suffix.lstrip("."))
+            if fmt is None:
+                raise ValueError(f"{f}: unknown RDF syntax for extension {f.suffix!r}")
+            graph = None if fmt.supports_datasets else ox.NamedNode(EXTRA_GRAPH + f.stem)
+            store.bulk_load(path=str(f), format=fmt, to_graph=graph)
         return store
 
 

@@ -1,0 +1,207 @@
+"""Benchmarks: policygraph's API and /sparql against an Oxigraph server on the same data.
+
+For each size it generates synthetic data (benchmarks/generate.py), serves it with the shipped
+build through `policygraph serve --graph` and through `oxigraph serve-read-only
+--union-default-graph`, both on 127.0.0.1, then runs every named query with its defaults:
+through /queries/{name}, through policygraph's /sparql with the same text, and against Oxigraph.
+Medians of --runs runs after a warm-up; ratios policygraph / Oxigraph; a throughput figure
+(requests/s, 8 concurrent clients, --seconds each). Writes benchmarks/results/latest.{md,json}.
+
+    python benchmarks/run.py --sizes 10k,100k,1m
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(HERE))
+
+from generate import generate, parse_size  # noqa: E402
+
+from policygraph.queries import load_queries  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait(url: str, proc: subprocess.Popen, seconds: float = 600) -> float:
+    start = time.monotonic()
+    while True:
+        try:
+            httpx.get(url, timeout=2)
+            return time.monotonic() - start
+        except httpx.TransportError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+            if time.monotonic() - start > seconds:
+                raise RuntimeError(f"{url} not ready after {seconds} s")
+            time.sleep(0.2)
+
+
+def peak_rss_mib(pid: int) -> float:
+    """Peak resident memory of a process and its children (VmHWM), MiB."""
+    total = 0
+    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+    for p in pids:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def median_ms(fn, runs: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def throughput(url: str, make_request, seconds: float, clients: int = 8) -> tuple[float, int]:
+    """Requests per second with ``clients`` threads for ``seconds``; also the count of non-2xx answers."""
+    stop = time.monotonic() + seconds
+    counts, errors = [0] * clients, [0] * clients
+
+    def worker(i: int):
+        with httpx.Client(timeout=30) as c:
+            while time.monotonic() < stop:
+                r = make_request(c)
+                counts[i] += 1
+                errors[i] += r.status_code >= 300
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / seconds, sum(errors)
+
+
+def bench_size(size: str, args, oxigraph: str) -> dict:
+    out = HERE / "out"
+    data = out / f"synthetic-{size}.nq"
+    t0 = time.monotonic()
+    quads = generate(parse_size(size), data, seed=args.seed)
+    gen_s = time.monotonic() - t0
+    nq = ROOT / "dist" / "policygraph.nq"
+
+    port = free_port()
+    pg = subprocess.Popen([sys.executable, "-m", "policygraph", "serve", "--port", str(port), "--graph", str(data),
+                           "--workers", "2", "--query-timeout", "120", "--max-rows", "100000"],
+                          cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store_dir = out / f"oxigraph-{size}"
+    shutil.rmtree(store_dir, ignore_errors=True)
+    t0 = time.monotonic()
+    subprocess.run([oxigraph, "load", "--location", str(store_dir), "--file", str(nq), "--file", str(data)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ox_load_s = time.monotonic() - t0
+    ox_port = free_port()
+    ox = subprocess.Popen([oxigraph, "serve-read-only", "--location", str(store_dir), "--bind", f"127.0.0.1:{ox_port}",
+                           "--union-default-graph"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        pg_url, ox_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{ox_port}"
+        pg_ready_s = wait(pg_url + "/health", pg)
+        wait(ox_url + "/query?query=ASK%7B%7D", ox)
+        triples = httpx.get(pg_url + "/health").json()["triples"]
+        results = []
+        accept = {"Accept": "application/sparql-results+json"}
+        for name, q in load_queries(ROOT / "queries").items():
+            text = q.bind({})
+            if q.pagination:
+                text = q.page(text, 1, q.pagination)
+            with httpx.Client(timeout=300) as c:
+                api = median_ms(lambda: c.get(f"{pg_url}/queries/{name}").raise_for_status(), args.runs)
+                sparql = median_ms(lambda: c.post(f"{pg_url}/sparql", data={"query": text}, headers=accept)
+                                   .raise_for_status(), args.runs)
+                oxi = median_ms(lambda: c.post(f"{ox_url}/query", data={"query": text}, headers=accept)
+                                .raise_for_status(), args.runs)
+            results.append({"query": name, "api_ms": api, "sparql_ms": sparql, "oxigraph_ms": oxi,
+                            "api_ratio": api / oxi, "sparql_ratio": sparql / oxi})
+            print(f"  {size:>5} {name:38s} api {api:8.1f} ms  /sparql {sparql:8.1f} ms  oxigraph {oxi:8.1f} ms",
+                  flush=True)
+        probe = load_queries(ROOT / "queries")["prefectures"].bind({})
+        pg_rps, pg_err = throughput(pg_url, lambda c: c.post(f"{pg_url}/sparql", data={"query": probe}, headers=accept),
+                                    args.seconds)
+        api_rps, api_err = throughput(pg_url, lambda c: c.get(f"{pg_url}/queries/prefectures"), args.seconds)
+        ox_rps, ox_err = throughput(ox_url, lambda c: c.post(f"{ox_url}/query", data={"query": probe}, headers=accept),
+                                    args.seconds)
+        return {"size": size, "quads_generated": quads, "triples_served": triples, "generate_s": gen_s,
+                "policygraph_ready_s": pg_ready_s, "oxigraph_load_s": ox_load_s,
+                "policygraph_peak_rss_mib": peak_rss_mib(pg.pid), "queries": results,
+                "throughput": {"sparql_rps": pg_rps, "sparql_errors": pg_err, "api_rps": api_rps, "api_errors": api_err,
+                               "oxigraph_rps": ox_rps, "oxigraph_errors": ox_err, "clients": 8, "seconds": args.seconds}}
+    finally:
+        for p in (pg, ox):
+            p.terminate()
+            p.wait(timeout=30)
+        shutil.rmtree(store_dir, ignore_errors=True)
+
+
+def markdown(report: dict) -> str:
+    lines = [f"Machine: {report['machine']}. Medians of {report['runs']} runs after a warm-up, in ms; "
+             "ratio = policygraph / Oxigraph server on the same query text.", ""]
+    for size in report["sizes"]:
+        lines += [f"**{size['size']}** — {size['triples_served']:,} triples served; policygraph ready in "
+                  f"{size['policygraph_ready_s']:.1f} s (peak RSS {size['policygraph_peak_rss_mib']:.0f} MiB incl. workers); "
+                  f"oxigraph load {size['oxigraph_load_s']:.1f} s", "",
+                  "| query | /queries API | /sparql | Oxigraph | API ratio | /sparql ratio |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        for q in size["queries"]:
+            lines.append(f"| {q['query']} | {q['api_ms']:.1f} | {q['sparql_ms']:.1f} | {q['oxigraph_ms']:.1f} | "
+                         f"{q['api_ratio']:.2f} | {q['sparql_ratio']:.2f} |")
+        t = size["throughput"]
+        lines += ["", f"Throughput ({t['clients']} clients, {t['seconds']:g} s, `prefectures` query): /sparql "
+                  f"{t['sparql_rps']:.0f} req/s ({t['sparql_errors']} non-2xx), /queries API {t['api_rps']:.0f} req/s "
+                  f"({t['api_errors']} non-2xx), Oxigraph {t['oxigraph_rps']:.0f} req/s ({t['oxigraph_errors']} non-2xx)", ""]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="10k,100k,1m")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    oxigraph = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
+    subprocess.run([sys.executable, "-m", "policygraph", "build"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    started = time.monotonic()
+    report = {"machine": f"{platform.machine()}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} "
+                         f"cores, Python {platform.python_version()}", "runs": args.runs, "sizes": []}
+    for size in args.sizes.split(","):
+        report["sizes"].append(bench_size(size.strip(), args, oxigraph))
+    report["total_s"] = time.monotonic() - started
+    results = HERE / "results"
+    results.mkdir(exist_ok=True)
+    (results / "latest.json").write_text(json.dumps(report, indent=2))
+    table = markdown(report)
+    (results / "latest.md").write_text(table + "\n")
+    print(table)
+    print(f"\n(total {report['total_s']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
