@@ -109,9 +109,13 @@ def bench_size(size: str, args, oxigraph: str) -> dict:
     nq = ROOT / "dist" / "policygraph.nq"
 
     port = free_port()
+    t0 = time.monotonic()
     pg = subprocess.Popen([sys.executable, "-m", "policygraph", "serve", "--port", str(port), "--graph", str(data),
                            "--workers", "2", "--query-timeout", "120", "--max-rows", "100000"],
                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pg_url = f"http://127.0.0.1:{port}"
+    wait(pg_url + "/health", pg)
+    pg_ready_s = time.monotonic() - t0  # start, load the build and the synthetic file in every worker
     store_dir = out / f"oxigraph-{size}"
     shutil.rmtree(store_dir, ignore_errors=True)
     t0 = time.monotonic()
@@ -122,8 +126,7 @@ def bench_size(size: str, args, oxigraph: str) -> dict:
     ox = subprocess.Popen([oxigraph, "serve-read-only", "--location", str(store_dir), "--bind", f"127.0.0.1:{ox_port}",
                            "--union-default-graph"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        pg_url, ox_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{ox_port}"
-        pg_ready_s = wait(pg_url + "/health", pg)
+        ox_url = f"http://127.0.0.1:{ox_port}"
         wait(ox_url + "/query?query=ASK%7B%7D", ox)
         triples = httpx.get(pg_url + "/health").json()["triples"]
         results = []
