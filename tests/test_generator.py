@@ -1,7 +1,6 @@
 """The benchmark generator makes policy-shaped data the project's own checks accept."""
 
 import sys
-from pathlib import Path
 
 import pyoxigraph as ox
 

@@ -9,7 +9,7 @@ is unavailable or the query ran out of time.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
@@ -57,7 +57,6 @@ class SparqlRequest:
     named_graphs: tuple[str, ...] | None
     formats: tuple[str, ...]   # ?format= (also output=, results=): clients such as SPARQLWrapper send several
     timeout: float | None
-    extra: dict = field(default_factory=dict)
 
 
 def _one(params: list[tuple[str, str]], name: str) -> str | None:

@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from html import escape
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from fastapi import FastAPI, Request
@@ -324,5 +324,3 @@ def add_linked_data_routes(app: FastAPI, dist: Path | None) -> None:
         from .home import query_page as render
         return HTMLResponse(render(request, _lang(request)))
 
-
-__all__ = ["add_linked_data_routes", "local", "quote"]

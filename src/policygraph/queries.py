@@ -157,7 +157,6 @@ class NamedQuery:
 def _where_brace(text: str, form: str) -> int:
     """Offset of the '{' that opens the query's top-level WHERE group."""
     depth, braces = 0, []
-    pos = 0
     for m in re.finditer(r"#[^\n]*|'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\""
                          r"|<[^<>\"{}|^`\\\s]*>|[{}]", text):
         tok = m.group()
@@ -167,8 +166,6 @@ def _where_brace(text: str, form: str) -> int:
             depth += 1
         elif tok == "}":
             depth -= 1
-        pos = m.end()
-    del pos
     if not braces:
         raise QueryFileError("no WHERE group")
     # CONSTRUCT { template } WHERE { … }: the group is the second top-level one (short form: the first)

@@ -103,8 +103,7 @@ def _shape_name(report: Graph, shapes: Graph, shape) -> str:
     path = shapes.value(shape, SH.path)
     if parent is not None:
         return f"{parent} / {path.n3(shapes.namespace_manager) if path is not None else '?'}"
-    parent = next(shapes.subjects(SH.sparql, shape), None)
-    return f"{parent} (SPARQL)" if parent is not None else "(anonymous shape)"
+    return "(anonymous shape)"
 
 
 def validate_graph(data: Graph, shapes: Graph) -> Report:
