@@ -40,25 +40,13 @@ def parse_size(text: str) -> int:
 
 
 def national_programs() -> list[str]:
-    """The real national plan's program IRIs (alignment targets), from the shipped data."""
+    """The real national plan's program IRIs (alignment targets), read from the shipped build."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-    from policygraph.build import project_root
-    from policygraph.loader import load_data
-    from policygraph.rdf_national import program_iri
-    from policygraph.ids import marker_key
+    from policygraph.build import build_dataset
 
-    out = []
-    for _, plan in load_data(project_root() / "data").national_plans:
-        def walk(items, prefix):
-            for it in items:
-                key = f"{prefix}-{marker_key(it.no)}"
-                if it.kind == "program":
-                    out.append(str(program_iri(plan.source.fiscal_year, key)))
-                walk(it.items, key)
-        for ch in plan.chapters:
-            for s in ch.sections:
-                walk(s.items, f"{ch.number}-{marker_key(s.no)}")
-    return out
+    store = build_dataset(check=False).store
+    query = f"SELECT ?p WHERE {{ ?p a <{PG}NationalProgram> }} ORDER BY ?p"
+    return [r["p"].value for r in store.query(query, use_default_graph_as_union=True)]
 
 
 class Writer:
@@ -169,24 +157,12 @@ def _prefecture(w: Writer, rng: random.Random, code: str, projects: int, nationa
         for s in range(1, n_subs + 1):
             sub = f"<{ID}sub-project/{code}/{proj_key}/{s}>"
             subs.append(sub)
-            w.q(sub, RDF_TYPE, f"<{PG}SubProject>")
-            w.q(sub, LABEL, lit(f"合成細事業{n}-{s}"))
-            w.q(sub, f"<{SKOS}notation>", f'"{s}"')
-            w.q(sub, f"<{PG}prefecture>", pref)
-            w.q(sub, f"<{PG}componentOf>", project)
-            w.q(project, f"<{PG}hasComponent>", sub)
-            w.q(sub, PROV, section)
+            _part(w, sub, "SubProject", f"合成細事業{n}-{s}", str(s), pref, project, section)
             w.q(sub, f"<{PG}alignedWith>", f"<{rng.choice(nationals)}>")
             for i in range(1, n_inits + 1):
                 ini = f"<{ID}initiative/{code}/{proj_key}/{s}/{i}>"
-                w.q(ini, RDF_TYPE, f"<{PG}Initiative>")
-                w.q(ini, LABEL, lit(f"合成取組{n}-{s}-{i}"))
-                w.q(ini, f"<{SKOS}notation>", f'"{s}-{i}"')
-                w.q(ini, f"<{PG}prefecture>", pref)
-                w.q(ini, f"<{PG}componentOf>", sub)
-                w.q(sub, f"<{PG}hasComponent>", ini)
+                _part(w, ini, "Initiative", f"合成取組{n}-{s}-{i}", f"{s}-{i}", pref, sub, section)
                 w.q(ini, f"<{PG}deliveryMethod>", f"<{ID}code/delivery-method/{rng.choice(['subsidy', 'commission', 'direct', 'contribution'])}>")
-                w.q(ini, PROV, section)
                 out = f"<{ID}planned-output/{code}/{proj_key}/{s}/{i}/2025/1>"
                 w.q(out, RDF_TYPE, f"<{PG}PlannedOutput>")
                 w.q(out, LABEL, lit(f"合成アウトプット{n}-{s}-{i}"))
@@ -216,6 +192,17 @@ def _prefecture(w: Writer, rng: random.Random, code: str, projects: int, nationa
         w.q(kpi, PROV, section)
         for year, role in ((2023, "actual"), (2024, "actual"), (2025, "target")):
             _indicator(w, kpi, year, role, rng.randint(1, 1000), section)
+
+
+def _part(w: Writer, node: str, cls: str, label: str, notation: str, pref: str, parent: str, section: str) -> None:
+    """A sub-project or initiative: typed, labelled, numbered, linked both ways to its parent."""
+    w.q(node, RDF_TYPE, f"<{PG}{cls}>")
+    w.q(node, LABEL, lit(label))
+    w.q(node, f"<{SKOS}notation>", f'"{notation}"')
+    w.q(node, f"<{PG}prefecture>", pref)
+    w.q(node, f"<{PG}componentOf>", parent)
+    w.q(parent, f"<{PG}hasComponent>", node)
+    w.q(node, PROV, section)
 
 
 def _indicator(w: Writer, indicator: str, year: int, role: str, value: int, section: str) -> None:

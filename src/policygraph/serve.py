@@ -99,6 +99,16 @@ def load_remote(nquads: Path, target: str, log=print) -> LoadReport:
     return LoadReport(len(graphs), total)
 
 
+def files_id(files: list[Path]) -> str:
+    """An identity for served files from their names, sizes and times, without reading gigabytes."""
+    import hashlib
+    h = hashlib.sha256()
+    for f in files:
+        st = f.stat()
+        h.update(f"{f.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
 def make_engine(store: str | None, root: Path, out: Path, workers: int, log=print,
                 extra: tuple[Path, ...] = (), only_extra: bool = False):
     """(engine, build id, description) for a store spec: None (in memory), a path, or an http(s) URL.
@@ -115,7 +125,7 @@ def make_engine(store: str | None, root: Path, out: Path, workers: int, log=prin
     if only_extra:
         if not extra:
             raise ServeError("--only-graphs needs at least one --graph FILE")
-        ident = inputs_hash(list(extra))
+        ident = files_id(list(extra))
         log(f"serving only {len(extra)} file(s); they are not validated (run `policygraph validate FILE` first)")
         return EmbeddedEngine(StoreSource(None, extra=tuple(extra)), workers), ident, "embedded Oxigraph (extra graphs only)"
     info = current_build(root, out, log)
@@ -126,7 +136,7 @@ def make_engine(store: str | None, root: Path, out: Path, workers: int, log=prin
         return EmbeddedEngine(StoreSource(path, on_disk=True), workers), build_id, f"embedded Oxigraph on disk ({path})"
     if extra:
         log(f"adding {len(extra)} extra file(s), not validated (run `policygraph validate FILE` first)")
-        build_id = inputs_hash([nquads, *extra])
+        build_id = f"{build_id}-{files_id(list(extra))}"
     return EmbeddedEngine(StoreSource(nquads, extra=tuple(extra)), workers), build_id, "embedded Oxigraph (in memory)"
 
 
