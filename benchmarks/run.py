@@ -100,6 +100,58 @@ def throughput(url: str, make_request, seconds: float, clients: int = 8) -> tupl
     return sum(counts) / seconds, sum(errors)
 
 
+class RdflibEndpoint:
+    """`rdflib-endpoint serve` (rdflib's in-memory Dataset, union default graph) on the same files.
+
+    It evaluates queries on its event loop, so a slow query blocks the server and goes on after the
+    client gives up: a query over the cap is recorded as such and the server is restarted."""
+
+    def __init__(self, files: list[Path], cap: float):
+        self.files, self.cap, self.proc, self.url = files, cap, None, ""
+        self.load_s = 0.0
+
+    def start(self) -> None:
+        port = free_port()
+        exe = shutil.which("rdflib-endpoint") or str(Path(sys.executable).parent / "rdflib-endpoint")
+        t0 = time.monotonic()
+        self.proc = subprocess.Popen([exe, "serve", "--host", "127.0.0.1", "--port", str(port), *map(str, self.files)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{port}/"
+        wait(self.url + "?query=ASK%7B%7D", self.proc)
+        self.load_s = self.load_s or time.monotonic() - t0
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+    def median_ms(self, text: str, runs: int) -> dict:
+        """Median of up to ``runs`` runs after a warm-up, stopping once the runs have used the cap.
+        ``failure`` says why there is no median: the warm-up passed the cap, or rdflib refused the query."""
+        headers = {"Accept": "application/sparql-results+json"}
+        times: list[float] = []
+        spent = 0.0
+        with httpx.Client(timeout=self.cap) as c:
+            for i in range(runs + 1):
+                start = time.perf_counter()
+                try:
+                    r = c.post(self.url, data={"query": text}, headers=headers)
+                except httpx.TimeoutException:
+                    self.stop()
+                    self.start()
+                    return {"rdflib_ms": None, "rdflib_runs": 0, "rdflib_failure": f"> {self.cap:g} s"}
+                if r.status_code != 200:
+                    return {"rdflib_ms": None, "rdflib_runs": 0,
+                            "rdflib_failure": f"HTTP {r.status_code}: {r.text.strip()[:120]}"}
+                elapsed = time.perf_counter() - start
+                spent += elapsed
+                if i:
+                    times.append(elapsed * 1000)
+                if spent > self.cap and times:
+                    break
+        return {"rdflib_ms": statistics.median(times), "rdflib_runs": len(times), "rdflib_failure": None}
+
+
 def bench_size(size: str, args, oxigraph: str) -> dict:
     out = HERE / "out"
     data = out / f"synthetic-{size}.nq"
@@ -123,6 +175,10 @@ def bench_size(size: str, args, oxigraph: str) -> dict:
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ox_load_s = time.monotonic() - t0
     ox_port = free_port()
+    rdflib = None
+    if parse_size(size) <= parse_size(args.rdflib_max):
+        rdflib = RdflibEndpoint([nq, data], args.rdflib_cap)
+        rdflib.start()
     ox = subprocess.Popen([oxigraph, "serve-read-only", "--location", str(store_dir), "--bind", f"127.0.0.1:{ox_port}",
                            "--union-default-graph"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -141,9 +197,16 @@ def bench_size(size: str, args, oxigraph: str) -> dict:
                                    .raise_for_status(), args.runs)
                 oxi = median_ms(lambda: c.post(f"{ox_url}/query", data={"query": text}, headers=accept)
                                 .raise_for_status(), args.runs)
-            results.append({"query": name, "api_ms": api, "sparql_ms": sparql, "oxigraph_ms": oxi,
-                            "api_ratio": api / oxi, "sparql_ratio": sparql / oxi})
-            print(f"  {size:>5} {name:38s} api {api:8.1f} ms  /sparql {sparql:8.1f} ms  oxigraph {oxi:8.1f} ms",
+            row = {"query": name, "api_ms": api, "sparql_ms": sparql, "oxigraph_ms": oxi,
+                   "api_ratio": api / oxi, "sparql_ratio": sparql / oxi}
+            if rdflib:
+                row.update(rdflib.median_ms(text, args.runs))
+                rd = row["rdflib_ms"]
+                row["rdflib_ratio"] = rd / sparql if rd is not None else None
+            results.append(row)
+            rd_note = ("" if not rdflib else f"  rdflib-endpoint {rd:9.1f} ms" if rd is not None
+                       else f"  rdflib-endpoint {row['rdflib_failure']}")
+            print(f"  {size:>5} {name:38s} api {api:8.1f} ms  /sparql {sparql:8.1f} ms  oxigraph {oxi:8.1f} ms{rd_note}",
                   flush=True)
         probe = load_queries(ROOT / "queries")["prefectures"].bind({})
         pg_rps, pg_err = throughput(pg_url, lambda c: c.post(f"{pg_url}/sparql", data={"query": probe}, headers=accept),
@@ -153,6 +216,7 @@ def bench_size(size: str, args, oxigraph: str) -> dict:
                                     args.seconds)
         return {"size": size, "quads_generated": quads, "triples_served": triples, "generate_s": gen_s,
                 "policygraph_ready_s": pg_ready_s, "oxigraph_load_s": ox_load_s,
+                "rdflib_load_s": rdflib.load_s if rdflib else None, "rdflib_cap_s": args.rdflib_cap,
                 "policygraph_peak_rss_mib": peak_rss_mib(pg.pid), "queries": results,
                 "throughput": {"sparql_rps": pg_rps, "sparql_errors": pg_err, "api_rps": api_rps, "api_errors": api_err,
                                "oxigraph_rps": ox_rps, "oxigraph_errors": ox_err, "clients": 8, "seconds": args.seconds}}
@@ -160,20 +224,45 @@ def bench_size(size: str, args, oxigraph: str) -> dict:
         for p in (pg, ox):
             p.terminate()
             p.wait(timeout=30)
+        if rdflib:
+            rdflib.stop()
         shutil.rmtree(store_dir, ignore_errors=True)
 
 
+def _rdflib_cells(q: dict, runs: int) -> tuple[str, str]:
+    """The rdflib-endpoint time and ratio cells of a table row."""
+    if "rdflib_ms" not in q:
+        return "–", "–"
+    failure = q["rdflib_failure"]
+    if failure and failure.startswith(">"):
+        cap_ms = float(failure.strip("> s")) * 1000
+        return f"> {cap_ms:,.0f}", f"> {cap_ms / q['sparql_ms']:,.0f}"
+    if failure:
+        return f"error ({failure.split(':')[0]})", "–"
+    done = "" if q["rdflib_runs"] >= runs else f" ({q['rdflib_runs']} runs)"
+    return f"{q['rdflib_ms']:,.1f}{done}", f"{q['rdflib_ratio']:,.1f}"
+
+
 def markdown(report: dict) -> str:
-    lines = [f"Machine: {report['machine']}. Medians of {report['runs']} runs after a warm-up, in ms; "
-             "ratio = policygraph / Oxigraph server on the same query text.", ""]
+    lines = [f"Machine: {report['machine']}. Medians of {report['runs']} runs after a warm-up, in ms. "
+             "Oxigraph ratio = policygraph / `oxigraph serve-read-only` on the same query text (below 1: policygraph "
+             "is faster); rdflib ratio = `rdflib-endpoint` / policygraph's /sparql (above 1: policygraph is faster; "
+             "`>` marks a query stopped at the cap, fewer runs are shown when the runs used up the cap).", ""]
     for size in report["sizes"]:
+        rd = (f"; rdflib-endpoint load {size['rdflib_load_s']:.1f} s" if size.get("rdflib_load_s") else
+              "; rdflib-endpoint not run at this size")
         lines += [f"**{size['size']}** — {size['triples_served']:,} triples served; policygraph ready in "
                   f"{size['policygraph_ready_s']:.1f} s (peak RSS {size['policygraph_peak_rss_mib']:.0f} MiB incl. workers); "
-                  f"oxigraph load {size['oxigraph_load_s']:.1f} s", "",
-                  "| query | /queries API | /sparql | Oxigraph | API ratio | /sparql ratio |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+                  f"oxigraph load {size['oxigraph_load_s']:.1f} s{rd}", "",
+                  "| query | /queries API | /sparql | Oxigraph | rdflib-endpoint | API / Oxigraph | /sparql / Oxigraph "
+                  "| rdflib-endpoint / policygraph |",
+                  "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for q in size["queries"]:
-            lines.append(f"| {q['query']} | {q['api_ms']:.1f} | {q['sparql_ms']:.1f} | {q['oxigraph_ms']:.1f} | "
-                         f"{q['api_ratio']:.2f} | {q['sparql_ratio']:.2f} |")
+            rd_ms, rd_ratio = _rdflib_cells(q, report["runs"])
+            lines.append(f"| {q['query']} | {q['api_ms']:,.1f} | {q['sparql_ms']:,.1f} | {q['oxigraph_ms']:,.1f} | "
+                         f"{rd_ms} | {q['api_ratio']:.2f} | {q['sparql_ratio']:.2f} | {rd_ratio} |")
+        refused = [q for q in size["queries"] if q.get("rdflib_failure") and not q["rdflib_failure"].startswith(">")]
+        lines += [""] + [f"rdflib-endpoint failed `{q['query']}`: {q['rdflib_failure']}" for q in refused]
         t = size["throughput"]
         lines += ["", f"Throughput ({t['clients']} clients, {t['seconds']:g} s, `prefectures` query): /sparql "
                   f"{t['sparql_rps']:.0f} req/s ({t['sparql_errors']} non-2xx), /queries API {t['api_rps']:.0f} req/s "
@@ -187,6 +276,9 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=HERE / "results", help="folder for latest.md and latest.json")
+    ap.add_argument("--rdflib-max", default="100k", help="largest size also served by rdflib-endpoint (0: never)")
+    ap.add_argument("--rdflib-cap", type=float, default=30, help="seconds one query may take on rdflib-endpoint")
     args = ap.parse_args()
     oxigraph = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
     subprocess.run([sys.executable, "-m", "policygraph", "build"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
@@ -196,8 +288,8 @@ def main() -> int:
     for size in args.sizes.split(","):
         report["sizes"].append(bench_size(size.strip(), args, oxigraph))
     report["total_s"] = time.monotonic() - started
-    results = HERE / "results"
-    results.mkdir(exist_ok=True)
+    results = args.out
+    results.mkdir(parents=True, exist_ok=True)
     (results / "latest.json").write_text(json.dumps(report, indent=2))
     table = markdown(report)
     (results / "latest.md").write_text(table + "\n")
