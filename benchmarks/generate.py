@@ -17,6 +17,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from policygraph.progress import Progress  # noqa: E402
+
 ID = "https://w3id.org/policygraph/id/"
 PG = "https://w3id.org/policygraph/def#"
 RDF_TYPE = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
@@ -41,7 +44,6 @@ def parse_size(text: str) -> int:
 
 def national_programs() -> list[str]:
     """The real national plan's program IRIs (alignment targets), read from the shipped build."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
     from policygraph.build import build_dataset
 
     store = build_dataset(check=False).store
@@ -70,20 +72,16 @@ def generate(target: int, out: Path, seed: int = 1, progress: bool = True) -> in
     per_pref = max(1, round(per_prefecture / size))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".part")
-    total, start = 0, time.monotonic()
+    total = 0
+    bar = Progress("  generating", total=47, unit="quads", enabled=progress)
     with tmp.open("w", encoding="utf-8") as fh:
         for pref in range(1, 48):
             code = f"{pref:02d}"
             w = Writer(fh, f"https://w3id.org/policygraph/graph/source/synthetic-{code}")
             _prefecture(w, rng, code, per_pref, nationals, *shape)
             total += w.n
-            if progress:
-                done = pref / 47
-                bar = "#" * int(30 * done)
-                print(f"\r  [{bar:<30}] {pref}/47 prefectures, {total:,} quads, {time.monotonic() - start:.0f} s",
-                      end="", file=sys.stderr, flush=True)
-    if progress:
-        print(file=sys.stderr)
+            bar.update(pref, total, note=f"{pref}/47 prefectures")
+    bar.finish(total)
     tmp.replace(out)
     return total
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import shutil
 import socket
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 import pytest
+from conftest import Server, free_port
 from rdflib import Graph
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
@@ -21,8 +23,6 @@ from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQ
 from policygraph.app import Settings, create_app
 from policygraph.serve import load_remote
 from policygraph.sparql.engines import EmbeddedEngine, RemoteEngine, StoreSource
-
-from conftest import Server, free_port
 
 LABELS = ("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
           "SELECT ?l WHERE { <https://w3id.org/policygraph/id/prefecture/20> rdfs:label ?l } ORDER BY ?l")
@@ -320,29 +320,38 @@ def test_cors_cache_and_etag(endpoint):
 # ------------------------------------------------------------------ a remote store: a real oxigraph server
 
 
-@pytest.fixture(scope="module")
-def oxigraph_server(dumps, tmp_path_factory):
+@contextlib.contextmanager
+def running_oxigraph(location: Path):
+    """A real `oxigraph serve` (union default graph) on 127.0.0.1, stopped afterwards."""
     exe = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
     if not Path(exe).exists():
         pytest.fail("the oxigraph server (PyPI package 'oxigraph', in the [test] extra) is not installed")
     port = free_port()
-    proc = subprocess.Popen([exe, "serve", "--location", str(tmp_path_factory.mktemp("oxigraph")),
+    proc = subprocess.Popen([exe, "serve", "--location", str(location),
                              "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(url + "/query", params={"query": "ASK {}"}, timeout=1)
-            break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline and proc.poll() is None, "oxigraph server did not start"
-            time.sleep(0.2)
-    report = load_remote(dumps / "policygraph.nq", url + "/store", log=lambda *_: None)
-    assert report.graphs == 8
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        while True:
+            try:
+                httpx.get(url + "/query", params={"query": "ASK {}"}, timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and proc.poll() is None, "oxigraph server did not start"
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def oxigraph_server(dumps, tmp_path_factory):
+    with running_oxigraph(tmp_path_factory.mktemp("oxigraph")) as url:
+        report = load_remote([dumps / "policygraph.nq"], url + "/store", log=lambda *_: None)
+        assert report.graphs == 8
+        yield url
 
 
 def test_remote_store_gives_the_same_answers(oxigraph_server, endpoint):
@@ -406,6 +415,40 @@ def test_load_then_serve_a_remote_store_from_the_command_line(project, oxigraph_
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_load_extra_files_only(tmp_path):
+    # --only-graphs --graph: an N-Quads file keeps its graphs, a Turtle file goes to graph/extra/<stem>
+    (tmp_path / "quads.nq").write_text(
+        "<https://example.org/a> <https://example.org/p> \"1\" <https://example.org/g1> .\n"
+        "<https://example.org/b> <https://example.org/p> _:x <https://example.org/g2> .\n"
+        "_:x <https://example.org/p> \"2\" <https://example.org/g2> .\n")
+    (tmp_path / "more.ttl").write_text("<https://example.org/c> <https://example.org/p> 3 .\n")
+    with running_oxigraph(tmp_path / "store") as url:
+        done = subprocess.run([sys.executable, "-m", "policygraph", "load", "--to", url + "/store", "--only-graphs",
+                               "--graph", str(tmp_path / "quads.nq"), "--graph", str(tmp_path / "more.ttl")],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert "loaded 4 triples in 3 graphs" in done.stdout
+        assert "100%" in done.stdout  # each graph's line shows how far the load has come
+        rows = httpx.get(url + "/query", params={"query": "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } "
+                                                            "GROUP BY ?g ORDER BY ?g"},
+                         headers={"Accept": "text/csv"}).text.split()
+        assert rows[1:] == ["https://example.org/g1,1", "https://example.org/g2,2",
+                            "https://w3id.org/policygraph/graph/extra/more,1"]
+        # the blank node still links the two triples of g2: a graph is never split across requests
+        linked = httpx.get(url + "/query", params={"query": "ASK { GRAPH ?g { ?b ?p ?x . ?x ?q \"2\" } }"},
+                           headers={"Accept": "application/sparql-results+json"}).json()
+        assert linked["boolean"] is True
+
+    (tmp_path / "bad.nq").write_text("<https://example.org/a> <https://example.org/p> \"1\" .\n<oops> .\n")
+    done = subprocess.run([sys.executable, "-m", "policygraph", "load", "--to", "http://127.0.0.1:9/store",
+                           "--only-graphs", "--graph", str(tmp_path / "bad.nq")], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode != 0 and "bad.nq" in done.stderr and "line 2" in done.stderr
+    done = subprocess.run([sys.executable, "-m", "policygraph", "load", "--to", "http://127.0.0.1:9/store",
+                           "--only-graphs", "--graph", str(tmp_path / "missing.nq")], capture_output=True, text=True)
+    assert done.returncode != 0 and "missing.nq: no such file" in done.stderr
 
 
 def test_serve_embedded_from_the_command_line(project):
