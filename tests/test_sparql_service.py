@@ -283,6 +283,35 @@ def test_runaway_query_is_stopped_while_others_are_answered(endpoint, server, en
     assert engine.busy_workers() == 0
 
 
+def test_event_loop_path_waits_for_a_worker_and_frees_an_abandoned_one(dumps):
+    # arun(): one worker, two queries at once — the second waits for the first; a query whose
+    # caller gives up (task cancelled, as when a client disconnects) gets its worker killed and replaced
+    import asyncio
+
+    from policygraph.sparql.engines import Job, QueryTimeout
+
+    engine = EmbeddedEngine(StoreSource(dumps / "policygraph.nq"), workers=1)
+    count = Job("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "json")
+
+    async def scenario():
+        both = await asyncio.gather(engine.arun(count, 10), engine.arun(count, 10))
+        assert both[0].body == both[1].body and b'"n"' in both[0].body
+        task = asyncio.create_task(engine.arun(Job(RUNAWAY, "json"), 30))
+        await asyncio.sleep(0.5)
+        assert engine.busy_workers() == 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        with pytest.raises(QueryTimeout):  # the only worker is being replaced: a short wait times out
+            await engine.arun(count, 0.0)
+        return await engine.arun(count, 20)  # the successor answers
+
+    try:
+        assert b'"n"' in asyncio.run(scenario()).body
+    finally:
+        engine.close()
+
+
 def test_a_request_may_ask_for_less_time(endpoint):
     start = time.monotonic()
     r = httpx.get(endpoint, params={"query": RUNAWAY, "timeout": "1"}, timeout=30)

@@ -15,7 +15,6 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from .ids import ID
@@ -88,7 +87,7 @@ async def run_named(request: Request, q: NamedQuery, values: dict[str, str] | No
         text = q.page(text, page, page_size)
     fmt = "json" if q.form in ("SELECT", "ASK") else "ntriples"
     try:
-        result = await run_in_threadpool(engine.run, Job(text, fmt, max_rows=settings.max_rows), settings.query_timeout)
+        result = await engine.arun(Job(text, fmt, max_rows=settings.max_rows), settings.query_timeout)
     except QueryError as e:
         raise ApiProblem(400, "bad query", str(e)) from None
     except QueryTimeout as e:

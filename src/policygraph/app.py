@@ -14,7 +14,6 @@ from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
@@ -223,7 +222,7 @@ def create_app(engine, settings: Settings | None = None, queries: dict | None = 
         if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
             return Response(status_code=304, headers=headers)
         try:
-            result = await run_in_threadpool(engine.run, job, timeout)
+            result = await engine.arun(job, timeout)
         except QueryError as e:
             raise ApiError(400, "bad query", str(e)) from None
         except QueryTimeout as e:

@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -46,7 +45,7 @@ def _lang(request: Request) -> str:
 async def _run(request: Request, query: str, fmt: str = "json") -> bytes:
     engine, settings = request.app.state.engine, request.app.state.settings
     try:
-        result = await run_in_threadpool(engine.run, Job(query, fmt, max_rows=settings.max_rows), settings.query_timeout)
+        result = await engine.arun(Job(query, fmt, max_rows=settings.max_rows), settings.query_timeout)
     except (QueryError, QueryTimeout, EngineUnavailable) as e:
         raise LDProblem(503, str(e)) from None
     return result.body
@@ -243,7 +242,7 @@ def add_linked_data_routes(app: FastAPI, dist: Path | None) -> None:
     async def _load_labels():
         engine = app.state.engine
         try:
-            body = await run_in_threadpool(engine.run, Job(PREFIXES + """SELECT ?t ?l WHERE {
+            body = await engine.arun(Job(PREFIXES + """SELECT ?t ?l WHERE {
                 { ?t a ?c FILTER(STRSTARTS(STR(?t), "https://w3id.org/policygraph/def#")) }
                 UNION { ?t skos:inScheme ?s FILTER(STRSTARTS(STR(?t), "https://w3id.org/policygraph/id/code/")) }
                 ?t rdfs:label|skos:prefLabel ?l }""", "json", max_rows=100_000), 30)
