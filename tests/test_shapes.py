@@ -1,8 +1,12 @@
-"""SHACL shapes: the shipped data is valid, and each kind of mistake is caught by exactly its shape."""
+"""SHACL shapes: the shipped data is valid, and each kind of mistake is caught by exactly its shape.
+
+Every mutation runs with both engines (pyshacl, and the Oxigraph one of shacl_oxigraph.py)."""
 
 import json
+import re
 import shutil
 
+import pyoxigraph as ox
 import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDFS, SKOS, XSD
@@ -10,7 +14,7 @@ from rdflib.namespace import PROV, RDFS, SKOS, XSD
 from policygraph.build import union_graph
 from policygraph.cli import main
 from policygraph.ids import ID, PG
-from policygraph.validate import load_shapes, validate_graph
+from policygraph.validate import Report, UnsupportedShape, load_shapes, validate_graph, validate_store
 
 from conftest import ROOT
 
@@ -40,97 +44,116 @@ def graph(valid) -> Graph:
     return g
 
 
-def fired(graph, shapes) -> set[tuple[str, str]]:
-    report = validate_graph(graph, shapes)
-    assert report.conforms == (not report.results)
-    return {(r.shape.removeprefix(SH), r.focus.removeprefix(str(ID))) for r in report.results}
+def to_store(graph: Graph) -> ox.Store:
+    store = ox.Store()
+    store.bulk_load(graph.serialize(format="nt", encoding="utf-8"), ox.RdfFormat.N_TRIPLES)
+    return store
 
 
-def test_shipped_data_is_valid(valid, shapes):
-    report = validate_graph(valid, shapes)
+def validate(graph: Graph, shapes: Graph, engine: str) -> Report:
+    return validate_graph(graph, shapes) if engine == "pyshacl" else validate_store(to_store(graph), shapes)
+
+
+@pytest.fixture(params=["pyshacl", "oxigraph"])
+def engine(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def fired(shapes, engine):
+    def run(graph) -> set[tuple[str, str]]:
+        report = validate(graph, shapes, engine)
+        assert report.conforms == (not report.results)
+        return {(r.shape.removeprefix(SH), r.focus.removeprefix(str(ID))) for r in report.results}
+    return run
+
+
+def test_shipped_data_is_valid(valid, shapes, engine):
+    report = validate(valid, shapes, engine)
     assert report.conforms, [r for r in report.results]
 
 
-def test_sub_project_amount_changed_by_one(graph, shapes):
+def test_sub_project_amount_changed_by_one(graph, shapes, engine):
     graph.set((obs("sub-project/20/070201/2/2025/draft/all"), PG.amount, Literal("65492.0", datatype=XSD.decimal)))
-    report = validate_graph(graph, shapes)
+    report = validate(graph, shapes, engine)
     assert {(r.shape.removeprefix(SH), r.focus) for r in report.results} == {("ComponentSumShape", str(PROJECT))}
     [r] = report.results
     message = f"{r.message_ja} {r.message_en}"
     assert "368079" in message and "368078" in message and "マーケティング支援事業費 65492" in message
+    assert "構成要素" in r.message_ja and "the parts add up to" in r.message_en
 
 
-def test_current_budget_is_carried_plus_initial_plus_supplementary(graph, shapes):
+def test_current_budget_is_carried_plus_initial_plus_supplementary(graph, fired):
     graph.set((obs("prefectural-project/20/070201/2024/current/all"), PG.amount, Literal("2201099.0", datatype=XSD.decimal)))
-    assert fired(graph, shapes) == {("CurrentBudgetShape", "prefectural-project/20/070201")}
+    assert fired(graph) == {("CurrentBudgetShape", "prefectural-project/20/070201")}
 
 
-def test_dropped_japanese_label(graph, shapes):
+def test_dropped_japanese_label(graph, fired):
     initiative = ID["initiative/20/070201/1/2"]
     graph.remove((initiative, RDFS.label, Literal("ながの産業支援ネット推進事業", lang="ja")))
-    assert fired(graph, shapes) == {("japaneseLabel", "initiative/20/070201/1/2")}
+    assert fired(graph) == {("japaneseLabel", "initiative/20/070201/1/2")}
 
 
-def test_duplicate_observation(graph, shapes):
+def test_duplicate_observation(graph, fired):
     original = obs("prefectural-project/20/070201/2024/supplementary/all")
     copy = ID["budget/duplicate"]
     for p, o in list(graph.predicate_objects(original)):
         graph.add((copy, p, o))
-    assert fired(graph, shapes) == {("UniqueBudgetShape", "budget/duplicate"),
+    assert fired(graph) == {("UniqueBudgetShape", "budget/duplicate"),
                                     ("UniqueBudgetShape", "budget/prefectural-project/20/070201/2024/supplementary/all")}
 
 
-def test_link_to_a_missing_resource(graph, shapes):
+def test_link_to_a_missing_resource(graph, fired):
     o = obs("prefectural-project/20/070201/2023/settlement/all")
     graph.set((o, PROV.wasDerivedFrom, ID["source/20-070201-2025/section/no-such-section"]))
-    assert fired(graph, shapes) == {("NoDanglingLinkShape", "budget/prefectural-project/20/070201/2023/settlement/all")}
+    assert fired(graph) == {("NoDanglingLinkShape", "budget/prefectural-project/20/070201/2023/settlement/all")}
 
 
-def test_string_where_a_decimal_belongs(graph, shapes):
+def test_string_where_a_decimal_belongs(graph, fired):
     o = obs("prefectural-project/20/070201/2024/supplementary/all")
     graph.set((o, PG.amount, Literal("23904")))
-    assert fired(graph, shapes) == {("BudgetObservationShape / pg:amount", "budget/prefectural-project/20/070201/2024/supplementary/all")}
+    assert fired(graph) == {("BudgetObservationShape / pg:amount", "budget/prefectural-project/20/070201/2024/supplementary/all")}
 
 
-def test_negative_amount(graph, shapes):
+def test_negative_amount(graph, fired):
     o = obs("prefectural-project/20/070201/2023/settlement/all")
     graph.set((o, PG.amount, Literal("-1.0", datatype=XSD.decimal)))
-    assert fired(graph, shapes) == {("BudgetObservationShape / pg:amount", "budget/prefectural-project/20/070201/2023/settlement/all")}
+    assert fired(graph) == {("BudgetObservationShape / pg:amount", "budget/prefectural-project/20/070201/2023/settlement/all")}
 
 
-def test_stage_outside_the_code_list(graph, shapes):
+def test_stage_outside_the_code_list(graph, fired):
     o = obs("prefectural-project/20/070201/2023/settlement/all")
     graph.set((o, PG.budgetStage, URIRef("https://w3id.org/policygraph/id/code/delivery-method/direct")))
-    assert fired(graph, shapes) == {("BudgetObservationShape / pg:budgetStage", "budget/prefectural-project/20/070201/2023/settlement/all")}
+    assert fired(graph) == {("BudgetObservationShape / pg:budgetStage", "budget/prefectural-project/20/070201/2023/settlement/all")}
 
 
-def test_observation_without_provenance(graph, shapes):
+def test_observation_without_provenance(graph, fired):
     o = obs("prefectural-project/20/070201/2023/settlement/all")
     graph.remove((o, PROV.wasDerivedFrom, None))
-    assert fired(graph, shapes) == {("provenance", "budget/prefectural-project/20/070201/2023/settlement/all")}
+    assert fired(graph) == {("provenance", "budget/prefectural-project/20/070201/2023/settlement/all")}
 
 
-def test_alignment_without_evidence(graph, shapes):
+def test_alignment_without_evidence(graph, fired):
     a = ID["alignment/overseas-expansion"]
     graph.remove((a, PG.nationalEvidence, None))
-    assert fired(graph, shapes) == {("AlignmentShape / pg:nationalEvidence", "alignment/overseas-expansion")}
+    assert fired(graph) == {("AlignmentShape / pg:nationalEvidence", "alignment/overseas-expansion")}
 
 
-def test_alignment_with_two_national_sides(graph, shapes):
+def test_alignment_with_two_national_sides(graph, fired):
     a = ID["alignment/overseas-expansion"]
     graph.add((a, PG.nationalSide, ID["national-program/2008/3-2-2-a"]))
-    assert fired(graph, shapes) == {("AlignmentShape / pg:nationalSide", "alignment/overseas-expansion")}
+    assert fired(graph) == {("AlignmentShape / pg:nationalSide", "alignment/overseas-expansion")}
 
 
-def test_jis_code_out_of_range(graph, shapes):
+def test_jis_code_out_of_range(graph, fired):
     graph.set((ID["prefecture/47"], SKOS.notation, Literal("48")))
-    assert fired(graph, shapes) == {("PrefectureShape / skos:notation", "prefecture/47")}
+    assert fired(graph) == {("PrefectureShape / skos:notation", "prefecture/47")}
 
 
-def test_value_where_the_source_has_none(graph, shapes):
+def test_value_where_the_source_has_none(graph, fired):
     o = ID["indicator-observation/kpi/20/070201/1/2025/target"]
     graph.add((o, PG.value, Literal("1300.0", datatype=XSD.decimal)))
-    assert fired(graph, shapes) == {("IndicatorObservationShape", "indicator-observation/kpi/20/070201/1/2025/target")}
+    assert fired(graph) == {("IndicatorObservationShape", "indicator-observation/kpi/20/070201/1/2025/target")}
 
 
 # ------------------------------------------------------------------ the command
@@ -154,6 +177,9 @@ def test_validate_command_on_a_changed_dump(build, tmp_path, capsys):
     assert main(["validate", str(nt), "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["conforms"] is False and len(report["results"]) == 1
+    assert main(["validate", str(nt), "--format", "json", "--engine", "pyshacl"]) == 1
+    by_pyshacl = json.loads(capsys.readouterr().out)
+    assert [canonical(r) for r in by_pyshacl["results"]] == [canonical(r) for r in report["results"]]
     assert main(["validate", str(nt), "--format", "turtle"]) == 1
     assert len(Graph().parse(data=capsys.readouterr().out, format="turtle")) > 5
 
@@ -177,6 +203,8 @@ def test_build_refuses_an_invalid_graph(tmp_path, capsys):
     # the YAML format allows any staff number ≥ 0; the shapes cap it at a plausible size
     sheet.write_text(sheet.read_text().replace("general_revenue: 125684, staff: 23.8", "general_revenue: 125684, staff: 238000"))
     assert main(["build", "--root", str(root), "--out", str(tmp_path / "out")]) == 1
+    assert "StaffObservationShape" in capsys.readouterr().err
+    assert main(["build", "--root", str(root), "--out", str(tmp_path / "out"), "--engine", "pyshacl"]) == 1
     assert "StaffObservationShape" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
     assert main(["build", "--root", str(root), "--out", str(tmp_path / "out"), "--no-validate"]) == 0
@@ -220,10 +248,133 @@ MORE = [
      ("SourceDocumentShape / dcterms:title", "source/national-sme-plan-2008")),
     ("fiscal year with a string year", _set("fiscal-year/2025", PG.year, Literal("2025")),
      ("FiscalYearShape / pg:year", "fiscal-year/2025")),
+    ("national program on the prefectural side", _set("alignment/overseas-expansion", PG.prefecturalSide,
+                                                      ID["national-program/2008/3-2-2-a"]),
+     ("AlignmentShape / pg:prefecturalSide", "alignment/overseas-expansion")),
+    ("evidence of one character", _set("alignment/overseas-expansion", PG.nationalEvidence, Literal("x", lang="ja")),
+     ("AlignmentShape / pg:nationalEvidence", "alignment/overseas-expansion")),
+    ("rationale in English only", _set("alignment/overseas-expansion", PG.rationale, Literal("related", lang="en")),
+     ("AlignmentShape / pg:rationale", "alignment/overseas-expansion")),
+    ("provenance given as text", _set("budget/prefectural-project/20/070201/2023/settlement/all", PROV.wasDerivedFrom,
+                                      Literal("県の資料")),
+     ("provenance", "budget/prefectural-project/20/070201/2023/settlement/all")),
+    ("implausible staff count", _set("staff/prefectural-project/20/070201/2024/current", PG.staffCount,
+                                     Literal("238000", datatype=XSD.decimal)),
+     ("StaffObservationShape / pg:staffCount", "staff/prefectural-project/20/070201/2024/current")),
 ]
 
 
 @pytest.mark.parametrize("what,mutate,expected", MORE, ids=[m[0] for m in MORE])
-def test_each_node_shape_catches_its_mistake(graph, shapes, what, mutate, expected):
+def test_each_node_shape_catches_its_mistake(graph, fired, what, mutate, expected):
     mutate(graph)
-    assert fired(graph, shapes) == {expected}
+    assert fired(graph) == {expected}
+
+# ------------------------------------------------------------------ the two engines agree
+
+
+def canonical(result) -> dict:
+    """A result with numbers in canonical form (Oxigraph stores "65492.0"^^xsd:decimal as "65492") and the
+    parts of a GROUP_CONCAT sorted (SPARQL leaves their order to the engine)."""
+    def text(v: str) -> str:
+        return "|".join(sorted(re.split(r", |: ", re.sub(r"(\d)\.0(?!\d)", r"\1", v))))
+    fields = result if isinstance(result, dict) else result.__dict__
+    return {k: text(v) if isinstance(v, str) else v for k, v in fields.items()}
+
+
+def _duplicate(g):
+    original = obs("prefectural-project/20/070201/2024/supplementary/all")
+    for p, o in list(g.predicate_objects(original)):
+        g.add((ID["budget/duplicate"], p, o))
+
+
+SEVERAL = [  # mutations whose results carry no number the store would rewrite
+    *(m[1] for m in MORE),
+    _drop("initiative/20/070201/1/2", RDFS.label),
+    _duplicate,
+    _set("budget/prefectural-project/20/070201/2023/initial/all", PROV.wasDerivedFrom,
+         ID["source/20-070201-2025/section/no-such-section"]),
+    lambda g: g.add((ID["alignment/overseas-expansion"], PG.nationalSide, ID["national-program/2008/3-2-2-a"])),
+    _set("budget/prefectural-project/20/070201/2024/supplementary/all", PG.amount, Literal("23904")),
+    _set("budget/prefectural-project/20/070201/2023/settlement/all", PG.amount, Literal("-1", datatype=XSD.decimal)),
+    _set("budget/prefectural-project/20/070201/2023/settlement/all", PG.budgetStage, ID["code/delivery-method/direct"]),
+    _drop("budget/prefectural-project/20/070201/2023/current/general-revenue", PROV.wasDerivedFrom),
+    _set("prefecture/47", SKOS.notation, Literal("48")),
+]
+
+
+def test_engines_give_identical_results_on_many_mistakes_at_once(graph, shapes):
+    for mutate in SEVERAL:
+        mutate(graph)
+    by_pyshacl, by_oxigraph = validate(graph, shapes, "pyshacl"), validate(graph, shapes, "oxigraph")
+    assert by_oxigraph.results == by_pyshacl.results
+    assert by_oxigraph.conforms is by_pyshacl.conforms is False
+    components = {r.component for r in by_oxigraph.results}
+    assert {"ClassConstraintComponent", "DatatypeConstraintComponent", "InConstraintComponent",
+            "MinCountConstraintComponent", "MaxCountConstraintComponent", "MinInclusiveConstraintComponent",
+            "MaxInclusiveConstraintComponent", "MinLengthConstraintComponent", "NodeKindConstraintComponent",
+            "PatternConstraintComponent", "NotConstraintComponent", "QualifiedMinCountConstraintComponent",
+            "SPARQLConstraintComponent"} <= components
+    assert len({r.shape for r in by_oxigraph.results}) >= 20
+    assert len(validate(graph, shapes, "oxigraph").graph) == len(by_oxigraph.graph)  # the report is RDF
+
+
+def test_engines_agree_on_sums_up_to_canonical_numbers(graph, shapes):
+    graph.set((obs("sub-project/20/070201/2/2025/draft/all"), PG.amount, Literal("65492.0", datatype=XSD.decimal)))
+    graph.set((obs("prefectural-project/20/070201/2024/current/all"), PG.amount,
+               Literal("2201099.0", datatype=XSD.decimal)))
+    graph.add((ID["indicator-observation/kpi/20/070201/1/2025/target"], PG.value,
+               Literal("1300.0", datatype=XSD.decimal)))
+    by_pyshacl, by_oxigraph = validate(graph, shapes, "pyshacl"), validate(graph, shapes, "oxigraph")
+    assert {r.shape.removeprefix(SH) for r in by_oxigraph.results} == {
+        "ComponentSumShape", "CurrentBudgetShape", "IndicatorObservationShape"}
+    assert [canonical(r) for r in by_oxigraph.results] == [canonical(r) for r in by_pyshacl.results]
+
+
+def test_a_triple_stored_in_two_graphs_counts_once(valid, shapes):
+    """Oxigraph's union of graphs repeats such a triple; the sums of ComponentSumShape must not count it twice."""
+    store = ox.Store()
+    nt = valid.serialize(format="nt", encoding="utf-8")
+    for g in ("https://example.org/a", "https://example.org/b"):
+        store.bulk_load(nt, ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(g))
+    report = validate_store(store, shapes)
+    assert report.conforms, report.results[:3]
+
+
+# ------------------------------------------------------------------ what the Oxigraph engine refuses
+
+EXTRA = """
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+@prefix pg: <https://w3id.org/policygraph/def#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+@prefix ex: <https://example.org/shapes#> .
+"""
+
+UNSUPPORTED = [
+    ("closed shape", "ex:Extra a sh:NodeShape ; sh:targetClass pg:Alignment ; sh:closed true .",
+     "ex:Extra", "sh:closed"),
+    ("inverse path", "ex:Extra a sh:NodeShape ; sh:targetClass pg:Initiative ; "
+                     "sh:property [ sh:path [ sh:inversePath pg:outputOf ] ; sh:minCount 1 ] .",
+     "ex:Extra → sh:property [ ]", "a sh:path that is not a single property IRI"),
+    ("derived integer datatype", "ex:Extra a sh:NodeShape ; sh:targetClass pg:FiscalYear ; "
+                                 "sh:property [ sh:path pg:year ; sh:datatype xsd:int ] .",
+     "(sh:path pg:year)", "sh:datatype xsd:int"),
+    ("node targets", "ex:Extra a sh:NodeShape ; sh:targetNode pg:x ; sh:nodeKind sh:IRI .",
+     "ex:Extra", "sh:targetNode"),
+    ("$this bound only inside OPTIONAL", '''ex:Extra a sh:NodeShape ; sh:targetClass pg:KPI ; sh:sparql [
+        a sh:SPARQLConstraint ; sh:select "SELECT $this WHERE { ?x ?y ?z OPTIONAL { $this ?p ?x } }" ] .''',
+     "ex:Extra → sh:sparql [ ]", "uses $this without binding"),
+    ("a SPARQL constraint that does not select $this", '''ex:Extra a sh:NodeShape ; sh:targetClass pg:KPI ;
+        sh:sparql [ a sh:SPARQLConstraint ; sh:select "SELECT ?value WHERE { $this ?p ?value }" ] .''',
+     "ex:Extra → sh:sparql [ ]", "does not select $this"),
+]
+
+
+@pytest.mark.parametrize("what,turtle,shape,feature", UNSUPPORTED, ids=[u[0] for u in UNSUPPORTED])
+def test_unsupported_shacl_is_an_error_naming_shape_and_feature(valid, shapes, what, turtle, shape, feature):
+    extended = Graph()
+    for t in shapes:
+        extended.add(t)
+    extended.parse(data=EXTRA + turtle, format="turtle")
+    with pytest.raises(UnsupportedShape) as raised:
+        validate_store(to_store(valid), extended)
+    assert shape in str(raised.value) and feature in str(raised.value)
