@@ -74,7 +74,13 @@ def test_cli_build_writes_the_dumps(tmp_path, capsys):
     assert main(["build", "--out", str(tmp_path / "out")]) == 0
     for name in ("policygraph.trig", "policygraph.nt", "policygraph.ttl", "policygraph.jsonld"):
         assert (tmp_path / "out" / name).stat().st_size > 100_000
-    assert "graph/source/20-070201-2025" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert "graph/source/20-070201-2025" in out.out
+    # each step with its time on stderr, in order; --quiet leaves them out
+    steps = [line.split()[0] for line in out.err.splitlines() if line.rstrip().endswith(" s")]
+    assert steps == ["records:", "RDF:", "OWL-RL", "budget", "SHACL", "dumps:"], out.err
+    assert main(["build", "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def copy_project(tmp_path: Path) -> Path:

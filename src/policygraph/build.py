@@ -27,6 +27,7 @@ from .emit import Writer
 from .ids import PG, PREFIXES
 from .inference import entailments
 from .loader import DataSet, load_data
+from .progress import Stages
 from .rdf_alignments import write_alignments
 from .rdf_national import write_national_plan
 from .rdf_reference import write_reference
@@ -83,10 +84,14 @@ def inputs_hash(files: list[Path]) -> str:
 
 
 def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check: bool = True,
-                  extra_alignments: list[Path] = ()) -> Build:
-    """Everything but writing: returns the rdflib dataset and a pyoxigraph store holding it."""
+                  extra_alignments: list[Path] = (), stages: Stages | None = None) -> Build:
+    """Everything but writing: returns the rdflib dataset and a pyoxigraph store holding it.
+    ``stages`` reports each step's time (the CLI passes one; many sheets make a long build)."""
+    stages = stages or Stages(enabled=False)
     root = root or project_root()
     data = load_data(root / "data", extra_sheets, extra_alignments)
+    stages.done(f"records: {len(data.sheets)} sheet(s), {len(data.national_plans)} national plan(s), "
+                f"{len(data.alignments)} alignment file(s)")
     ds = _new_dataset()
 
     onto = ds.graph(ids.G_ONTOLOGY)
@@ -106,6 +111,7 @@ def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check
         write_alignments(af, path, data, Writer(ds.graph(ids.curated_graph(af.source.key))), known)
 
     asserted = Graph()
+    stages.done(f"RDF: {sum(len(g) for g in ds.graphs()):,} triples")
     for g in ds.graphs():
         if g.identifier != ids.G_SHAPES:
             for t in g:
@@ -113,10 +119,12 @@ def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check
     inferred = ds.graph(ids.G_INFERRED)
     for t in entailments(asserted):
         inferred.add(t)
+    stages.done(f"OWL-RL entailments: {len(inferred):,} triples")
 
     store = to_store(ds)
     if check:
         check_budgets(store)
+        stages.done("budget cross-checks")
     counts = {str(g.identifier): len(g) for g in ds.graphs() if len(g)}
     return Build(ds, store, data, inputs_hash(input_files(root, [*extra_sheets, *extra_alignments])), counts)
 

@@ -7,11 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from .build import build_dataset, project_root, union_graph, write_dumps
+from .build import build_dataset, project_root, write_dumps
 from .checks import CrossCheckError
 from .inference import InconsistencyError
 from .loader import RecordError
-from .validate import InputError, load_shapes, read_rdf, render_json, render_text, render_turtle, validate_graph
+from .progress import Stages
+from .validate import (ENGINES, InputError, UnsupportedShape, build_data, load_shapes, read_data, render_json,
+                       render_text, render_turtle, validate_data)
 
 RENDER = {"text": render_text, "json": render_json, "turtle": render_turtle}
 
@@ -20,10 +22,10 @@ def _root(args: argparse.Namespace) -> Path:
     return Path(args.root) if args.root else project_root()
 
 
-def _build_or_report(args: argparse.Namespace):
+def _build_or_report(args: argparse.Namespace, stages: Stages | None = None):
     """Build the dataset; on bad input print why and return an exit code instead."""
     try:
-        return build_dataset(_root(args), extra_sheets=[Path(p) for p in args.sheet])
+        return build_dataset(_root(args), extra_sheets=[Path(p) for p in args.sheet], stages=stages)
     except RecordError as e:
         print(f"error: bad input:\n{e}", file=sys.stderr)
         return 2
@@ -34,11 +36,17 @@ def _build_or_report(args: argparse.Namespace):
 
 def _build(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    build = _build_or_report(args)
+    stages = Stages(enabled=not args.quiet)  # each step and its time, on stderr
+    build = _build_or_report(args, stages)
     if isinstance(build, int):
         return build
     if not args.no_validate:
-        report = validate_graph(union_graph(build.dataset, with_shapes=False), load_shapes(_root(args)))
+        try:
+            report = validate_data(build_data(build, args.engine), load_shapes(_root(args)))
+        except UnsupportedShape as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        stages.done(f"SHACL validation ({args.engine}): {len(report.results)} result(s)")
         if not report.conforms:
             print(render_text(report), file=sys.stderr)
             print("error: the graph fails validation; no dumps written (use --no-validate to write them anyway)",
@@ -46,6 +54,7 @@ def _build(args: argparse.Namespace) -> int:
             return 1
     out = Path(args.out) if args.out else _root(args) / "dist"
     sizes = write_dumps(build, out, validated=not args.no_validate)
+    stages.done(f"dumps: {len(sizes)} files")
     print(f"built {sum(build.counts.values()):,} triples in {len(build.counts)} graphs "
           f"({'not validated' if args.no_validate else 'valid'}; {time.perf_counter() - start:.1f} s)")
     for graph, n in sorted(build.counts.items()):
@@ -59,8 +68,7 @@ def _validate(args: argparse.Namespace) -> int:
     root = _root(args)
     if args.files:
         try:
-            data = read_rdf([Path(f) for f in args.files])
-            data += read_rdf(sorted((root / "ontology").glob("*.ttl")))
+            data = read_data([Path(f) for f in args.files] + sorted((root / "ontology").glob("*.ttl")), args.engine)
         except InputError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
@@ -68,9 +76,13 @@ def _validate(args: argparse.Namespace) -> int:
         build = _build_or_report(args)
         if isinstance(build, int):
             return build
-        data = union_graph(build.dataset, with_shapes=False)
+        data = build_data(build, args.engine)
     start = time.perf_counter()
-    report = validate_graph(data, load_shapes(root))
+    try:
+        report = validate_data(data, load_shapes(root))
+    except UnsupportedShape as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(RENDER[args.format](report))
     if args.format == "text":
         print(f"({len(data):,} triples validated in {time.perf_counter() - start:.1f} s)", file=sys.stderr)
@@ -121,9 +133,15 @@ def _load(args: argparse.Namespace) -> int:
     from .serve import ServeError, current_build, fail, load_remote
 
     root = _root(args)
+    files = [Path(g) for g in args.graph]
     try:
-        current_build(root, root / "dist")
-        report = load_remote(root / "dist" / "policygraph.nq", args.to)
+        for f in files:
+            if not f.is_file():
+                raise ServeError(f"--graph {f}: no such file")
+        if not args.only_graphs:
+            current_build(root, root / "dist")
+            files.insert(0, root / "dist" / "policygraph.nq")
+        report = load_remote(files, args.to)
     except ServeError as e:
         return fail(str(e))
     print(f"loaded {report.triples:,} triples in {report.graphs} graphs into {args.to}")
@@ -138,10 +156,14 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--root", help="project directory holding data/, ontology/, shapes/ (default: this checkout)")
         p.add_argument("--sheet", action="append", default=[], metavar="YAML",
                        help="add a prefectural sheet file from outside data/ (repeatable)")
+        p.add_argument("--engine", choices=ENGINES, default="oxigraph",
+                       help="SHACL engine: oxigraph (default; one SPARQL query per constraint, fast on big graphs) "
+                            "or pyshacl")
 
     b = sub.add_parser("build", help="build the dataset from data/ and ontology/, validate it, write the dumps")
     b.add_argument("--out", help="output directory (default: dist/ in the project)")
     b.add_argument("--no-validate", action="store_true", help="write the dumps even if SHACL validation fails")
+    b.add_argument("--quiet", action="store_true", help="do not print each step's time on stderr")
     common(b)
     b.set_defaults(func=_build)
 
@@ -172,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
 
     ld = sub.add_parser("load", help="push the built dataset, graph by graph, to a SPARQL Graph Store endpoint")
     ld.add_argument("--to", required=True, metavar="URL", help="Graph Store Protocol endpoint, e.g. http://127.0.0.1:7878/store")
+    ld.add_argument("--graph", action="append", default=[], metavar="FILE",
+                    help="push this RDF file too (any syntax; repeatable); triples go to graph/extra/<name>")
+    ld.add_argument("--only-graphs", action="store_true", help="push only the --graph files, not the built dataset")
     ld.add_argument("--root", help="project directory (default: this checkout)")
     ld.set_defaults(func=_load)
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from .build import build_dataset, input_files, inputs_hash, union_graph, write_dumps
-from .validate import load_shapes, render_text, validate_graph
+from .build import build_dataset, input_files, inputs_hash, write_dumps
+from .validate import build_data, load_shapes, render_text, validate_data
 
 
 class ServeError(RuntimeError):
@@ -47,7 +47,7 @@ def current_build(root: Path, out: Path, log=print) -> dict:
             return info
     log("building the graph …")
     build = build_dataset(root)
-    report = validate_graph(union_graph(build.dataset, with_shapes=False), load_shapes(root))
+    report = validate_data(build_data(build), load_shapes(root))
     if not report.conforms:
         raise ServeError("the graph fails SHACL validation and will not be published:\n" + render_text(report))
     write_dumps(build, out, validated=True)
