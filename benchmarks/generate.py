@@ -140,7 +140,8 @@ def _prefecture(w: Writer, rng: random.Random, code: str, projects: int, nationa
         w.q(goal, PROV, section)
         _indicator(w, goal, 2025, "target", rng.randint(1, 100), section)
     for n in range(1, projects + 1):
-        number = f"9{n // 10000 % 10}{n // 1000 % 10} {n // 100 % 10}{n // 10 % 10} {n % 10}0"
+        assert n < 10_000, "project numbers have room for 9,999 projects a prefecture"
+        number = f"9{n // 1000 % 10} {n // 100 % 10}{n // 10 % 10} {n % 10}0"  # 款項目 "NN NN NN", as the shapes want
         proj_key = number.replace(" ", "")
         project = f"<{ID}prefectural-project/{code}/{proj_key}>"
         w.q(project, RDF_TYPE, f"<{PG}PrefecturalProject>")

@@ -38,3 +38,13 @@ def test_generated_data_passes_the_cross_checks_and_links_resolve(build, tmp_pat
     unlabelled = select(store, """SELECT ?s WHERE { ?s a ?c . VALUES ?c { pg:PrefecturalProject pg:SubProject pg:Initiative pg:KPI }
         FILTER NOT EXISTS { ?s rdfs:label ?l FILTER(lang(?l) = "ja") } }""")
     assert unlabelled == []
+
+
+def test_generated_data_is_valid_against_the_shapes(dist, tmp_path):
+    # the same check `policygraph validate` makes: shipped dump + synthetic file, every shape
+    from policygraph.validate import load_shapes, read_store, validate_store
+
+    data = tmp_path / "s.nq"
+    generate(parse_size("10k"), data, seed=3, progress=False)
+    report = validate_store(read_store([dist / "policygraph.nq", data]), load_shapes(ROOT))
+    assert report.conforms, report.results[:5]
