@@ -152,6 +152,16 @@ class RdflibEndpoint:
         return {"rdflib_ms": statistics.median(times), "rdflib_runs": len(times), "rdflib_failure": None}
 
 
+def timed_command(argv: list[str]) -> tuple[float, float, int]:
+    """(seconds, peak RSS MiB, exit code) of a command, measured by a fresh Python that runs only it."""
+    probe = ("import resource, subprocess, sys, time; t = time.monotonic(); "
+             "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode; "
+             "print(time.monotonic() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, rc)")
+    out = subprocess.run([sys.executable, "-c", probe, *argv], cwd=ROOT, capture_output=True, text=True, check=True)
+    seconds, rss, rc = out.stdout.split()
+    return float(seconds), float(rss), int(rc)
+
+
 def bench_size(size: str, args, oxigraph: str) -> dict:
     out = HERE / "out"
     data = out / f"synthetic-{size}.nq"
@@ -159,6 +169,11 @@ def bench_size(size: str, args, oxigraph: str) -> dict:
     quads = generate(parse_size(size), data, seed=args.seed)
     gen_s = time.monotonic() - t0
     nq = ROOT / "dist" / "policygraph.nq"
+    # SHACL validation of the whole graph (shipped build + synthetic file) on the Oxigraph engine
+    val_s, val_rss, val_rc = timed_command([sys.executable, "-m", "policygraph", "validate", "--engine", "oxigraph",
+                                            str(nq), str(data)])
+    print(f"  {size:>5} validation {val_s:.1f} s, peak RSS {val_rss:.0f} MiB, "
+          f"{'valid' if val_rc == 0 else f'exit {val_rc}'}", flush=True)
 
     port = free_port()
     t0 = time.monotonic()
@@ -219,6 +234,7 @@ def bench_size(size: str, args, oxigraph: str) -> dict:
                                     args.seconds)
         return {"size": size, "quads_generated": quads, "triples_served": triples, "generate_s": gen_s,
                 "policygraph_ready_s": pg_ready_s, "oxigraph_load_s": ox_load_s,
+                "validation_s": val_s, "validation_peak_rss_mib": val_rss, "valid": val_rc == 0,
                 "rdflib_load_s": rdflib.load_s if rdflib else None, "rdflib_cap_s": args.rdflib_cap,
                 "policygraph_peak_rss_mib": peak_rss_mib(pg.pid), "queries": results,
                 "throughput": {"sparql_rps": pg_rps, "sparql_errors": pg_err, "api_rps": api_rps, "api_errors": api_err,
@@ -247,14 +263,18 @@ def _rdflib_cells(q: dict, runs: int) -> tuple[str, str]:
 
 
 def markdown(report: dict) -> str:
-    lines = [f"Machine: {report['machine']}. Medians of {report['runs']} runs after a warm-up, in ms. "
+    lines = [f"Machine: {report['machine']}. Build of the shipped data (with SHACL validation): "
+             f"{report['build_s']:.1f} s, peak RSS {report['build_peak_rss_mib']:.0f} MiB. Medians of {report['runs']} runs after a warm-up, in ms. "
              "Oxigraph ratio = policygraph / `oxigraph serve-read-only` on the same query text (below 1: policygraph "
              "is faster); rdflib ratio = `rdflib-endpoint` / policygraph's /sparql (above 1: policygraph is faster; "
              "`>` marks a query stopped at the cap, fewer runs are shown when the runs used up the cap).", ""]
     for size in report["sizes"]:
         rd = (f"; rdflib-endpoint load {size['rdflib_load_s']:.1f} s" if size.get("rdflib_load_s") else
               "; rdflib-endpoint not run at this size")
-        lines += [f"**{size['size']}** — {size['triples_served']:,} triples served; policygraph ready in "
+        valid = "valid" if size["valid"] else "NOT VALID"
+        lines += [f"**{size['size']}** — {size['triples_served']:,} triples served; SHACL validation "
+                  f"{size['validation_s']:.1f} s ({valid}, peak RSS {size['validation_peak_rss_mib']:.0f} MiB); "
+                  "policygraph ready in "
                   f"{size['policygraph_ready_s']:.1f} s (peak RSS {size['policygraph_peak_rss_mib']:.0f} MiB incl. workers); "
                   f"oxigraph load + optimize {size['oxigraph_load_s']:.1f} s{rd}", "",
                   "| query | /queries API | /sparql | Oxigraph | rdflib-endpoint | API / Oxigraph | /sparql / Oxigraph "
@@ -284,9 +304,11 @@ def main() -> int:
     ap.add_argument("--rdflib-cap", type=float, default=30, help="seconds one query may take on rdflib-endpoint")
     args = ap.parse_args()
     oxigraph = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
-    subprocess.run([sys.executable, "-m", "policygraph", "build"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     started = time.monotonic()
-    report = {"machine": f"{platform.machine()}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} "
+    build_s, build_rss, rc = timed_command([sys.executable, "-m", "policygraph", "build"])
+    if rc:
+        raise SystemExit("policygraph build failed")
+    report = {"build_s": build_s, "build_peak_rss_mib": build_rss,"machine": f"{platform.machine()}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} "
                          f"cores, Python {platform.python_version()}", "runs": args.runs, "sizes": []}
     for size in args.sizes.split(","):
         report["sizes"].append(bench_size(size.strip(), args, oxigraph))
