@@ -188,7 +188,8 @@ def catalogue_entry(request: Request, q: NamedQuery) -> dict:
 def add_query_routes(app: FastAPI, queries: dict[str, NamedQuery]) -> None:
     @app.exception_handler(ApiProblem)
     async def _problem(_, e: ApiProblem):
-        return JSONResponse({"error": e.error, "detail": e.detail, **e.extra}, status_code=e.status)
+        return JSONResponse({"error": e.error, "detail": e.detail, **e.extra}, status_code=e.status,
+                            headers={"Retry-After": "2"} if e.status == 503 else None)
 
     @app.get("/queries", summary="The catalogue of named queries", tags=["named queries"])
     async def catalogue(request: Request):

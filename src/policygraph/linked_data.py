@@ -46,7 +46,9 @@ async def _run(request: Request, query: str, fmt: str = "json") -> bytes:
     engine, settings = request.app.state.engine, request.app.state.settings
     try:
         result = await engine.arun(Job(query, fmt, max_rows=settings.max_rows), settings.query_timeout)
-    except (QueryError, QueryTimeout, EngineUnavailable) as e:
+    except QueryTimeout as e:  # the same statuses as /sparql and /queries
+        raise LDProblem(504, str(e)) from None
+    except (QueryError, EngineUnavailable) as e:  # a query of ours the store refused is a fault here too
         raise LDProblem(503, str(e)) from None
     return result.body
 
@@ -57,6 +59,8 @@ async def _select(request: Request, query: str) -> list[dict]:
 
 
 class LDProblem(Exception):
+    ERRORS = {404: "not found", 503: "store unavailable", 504: "query timeout"}
+
     def __init__(self, status: int, detail: str):
         super().__init__(detail)
         self.status, self.detail = status, detail
@@ -235,8 +239,8 @@ def add_linked_data_routes(app: FastAPI, dist: Path | None) -> None:
     async def _ld_problem(request: Request, e: LDProblem):
         if e.status == 404 and "text/html" in request.headers.get("accept", "text/html"):
             return HTMLResponse(not_found_page(e.detail, _lang(request)), status_code=404)
-        return JSONResponse({"error": "not found" if e.status == 404 else "store unavailable", "detail": e.detail},
-                            status_code=e.status)
+        return JSONResponse({"error": LDProblem.ERRORS.get(e.status, "error"), "detail": e.detail},
+                            status_code=e.status, headers={"Retry-After": "2"} if e.status == 503 else None)
 
     @app.on_event("startup")
     async def _load_labels():

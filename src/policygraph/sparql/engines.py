@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing as mp
+import os
 import queue
 import threading
 import time
@@ -48,6 +49,12 @@ class QueryTimeout(Exception):
 
 class EngineUnavailable(Exception):
     """No engine could run the query (a worker died, the remote store is down): HTTP 503."""
+
+
+class EngineBusy(EngineUnavailable):
+    """Every query worker stayed busy for the whole wait: HTTP 503, try again shortly. Nothing was
+    started, so nothing is killed: under load, requests queue and shed instead of killing
+    ordinary queries (each kill costs a worker's reload of the whole store)."""
 
 
 # ------------------------------------------------------------------ running one query on a store
@@ -198,14 +205,15 @@ class EmbeddedEngine:
         threading.Thread(target=start, daemon=True).start()
 
     def run(self, job: Job, timeout: float) -> Result:
-        deadline = time.monotonic() + timeout
+        """Run a job on a free worker. ``timeout`` bounds the wait for a worker (EngineBusy) and,
+        separately, the query's own run (QueryTimeout, and the worker is killed)."""
         try:
-            w = self._idle.get(timeout=timeout)  # waiting for a free worker counts against the limit
+            w = self._idle.get(timeout=timeout)
         except queue.Empty:
-            raise QueryTimeout(f"no query worker became free within {timeout:g} s") from None
+            raise self._busy(timeout) from None
         try:
             w.conn.send(job)
-            if not w.conn.poll(max(0.0, deadline - time.monotonic())):
+            if not w.conn.poll(timeout):
                 self._replace(w)
                 raise QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped")
             status, payload = w.conn.recv()
@@ -214,6 +222,9 @@ class EmbeddedEngine:
             raise EngineUnavailable("the query worker died; it is being restarted") from None
         self._idle.put(w)
         return self._answer(status, payload)
+
+    def _busy(self, timeout: float) -> EngineBusy:
+        return EngineBusy(f"all {self.workers} query workers stayed busy for {timeout:g} s; try again shortly")
 
     @staticmethod
     def _answer(status: str, payload) -> Result:
@@ -226,8 +237,7 @@ class EmbeddedEngine:
     async def arun(self, job: Job, timeout: float) -> Result:
         """run() for the event loop, without a thread hop: the loop itself watches the worker's pipe
         (the hop cost more than the pipe on sub-millisecond queries)."""
-        deadline = time.monotonic() + timeout
-        w = await self._acquire(deadline, timeout)
+        w = await self._acquire(time.monotonic() + timeout, timeout)
         loop = asyncio.get_running_loop()
         answered = loop.create_future()
         fd = w.conn.fileno()
@@ -235,9 +245,12 @@ class EmbeddedEngine:
             w.conn.send(job)
             loop.add_reader(fd, lambda: answered.done() or answered.set_result(None))
             try:
-                await asyncio.wait_for(answered, max(0.0, deadline - time.monotonic()))
+                await asyncio.wait_for(answered, timeout)
             finally:
                 loop.remove_reader(fd)
+                # uvloop leaves a watched descriptor non-blocking; multiprocessing needs it blocking
+                # (an answer over 16 KiB comes in two writes, and recv() must wait for the second)
+                os.set_blocking(fd, True)
             status, payload = w.conn.recv()
         except (asyncio.TimeoutError, asyncio.CancelledError) as e:
             self._replace(w)  # nobody wants this answer any more: free the CPU
@@ -259,7 +272,7 @@ class EmbeddedEngine:
                 return self._idle.get_nowait()
             except queue.Empty:
                 if time.monotonic() >= deadline:
-                    raise QueryTimeout(f"no query worker became free within {timeout:g} s") from None
+                    raise self._busy(timeout) from None
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 0.02)
 
