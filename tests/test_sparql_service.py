@@ -347,8 +347,8 @@ def test_busy_workers_shed_load_without_killing_queries(dumps):
     async def scenario():
         running = asyncio.create_task(engine.arun(slow, 30))
         await asyncio.sleep(0.2)
-        with pytest.raises(EngineBusy):
-            await engine.arun(Job("ASK {}", "json"), 0.3)
+        with pytest.raises(EngineBusy):  # a long run allowed, a short wait: the wait decides
+            await engine.arun(Job("ASK {}", "json"), 30, wait=0.3)
         return await running
 
     try:

@@ -87,7 +87,8 @@ async def run_named(request: Request, q: NamedQuery, values: dict[str, str] | No
         text = q.page(text, page, page_size)
     fmt = "json" if q.form in ("SELECT", "ASK") else "ntriples"
     try:
-        result = await engine.arun(Job(text, fmt, max_rows=settings.max_rows), settings.query_timeout)
+        result = await engine.arun(Job(text, fmt, max_rows=settings.max_rows), settings.query_timeout,
+                                   settings.queue_timeout)
     except QueryError as e:
         raise ApiProblem(400, "bad query", str(e)) from None
     except QueryTimeout as e:

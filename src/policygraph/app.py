@@ -31,6 +31,7 @@ TEXT_TYPES = ("text/", "application/sparql-results+xml", "application/sparql-res
 @dataclass
 class Settings:
     query_timeout: float = 10.0          # seconds; a request may ask for less, never more
+    queue_timeout: float = 10.0          # seconds a request waits for a free query worker (then 503)
     max_rows: int = 10_000               # rows (or triples) in one answer
     max_body: int = 1 << 20              # bytes of a POST body
     service_allow: tuple[str, ...] = ()  # endpoint IRI prefixes SERVICE may call; empty: none
@@ -222,7 +223,7 @@ def create_app(engine, settings: Settings | None = None, queries: dict | None = 
         if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
             return Response(status_code=304, headers=headers)
         try:
-            result = await engine.arun(job, timeout)
+            result = await engine.arun(job, timeout, settings.queue_timeout)
         except QueryError as e:
             raise ApiError(400, "bad query", str(e)) from None
         except QueryTimeout as e:

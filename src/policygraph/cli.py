@@ -102,6 +102,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers = args.workers or env("WORKERS", 2, int)
         settings = Settings(
             query_timeout=args.query_timeout or env("QUERY_TIMEOUT", 10.0, float),
+            queue_timeout=args.queue_timeout or env("QUEUE_TIMEOUT", 10.0, float),
             max_rows=args.max_rows or env("MAX_ROWS", 10_000, int),
             service_allow=tuple(args.allow_service or [p for p in (env("SERVICE_ALLOW", "") or "").split(",") if p]),
         )
@@ -176,13 +177,15 @@ def main(argv: list[str] | None = None) -> int:
 
     s = sub.add_parser("serve", help="serve the graph: SPARQL endpoint (and, later, the API and Linked Data pages)",
                        description="Options override the environment variables POLICYGRAPH_STORE, _HOST, _PORT, "
-                                   "_WORKERS, _QUERY_TIMEOUT, _MAX_ROWS, _SERVICE_ALLOW (comma-separated), _LOG_LEVEL.")
+                                   "_WORKERS, _QUERY_TIMEOUT, _QUEUE_TIMEOUT, _MAX_ROWS, _SERVICE_ALLOW (comma-separated), _LOG_LEVEL.")
     s.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (default 8000)")
     s.add_argument("--store", help="where queries run: omitted = embedded Oxigraph in memory; a directory = an "
                                    "on-disk Oxigraph store; http(s)://… = a remote SPARQL 1.1 query endpoint")
     s.add_argument("--workers", type=int, help="query worker processes for the embedded store (default 2)")
     s.add_argument("--query-timeout", type=float, help="seconds a query may run (default 10)")
+    s.add_argument("--queue-timeout", type=float,
+                   help="seconds a request may wait for a free query worker before a 503 (default 10)")
     s.add_argument("--max-rows", type=int, help="rows or triples in one answer (default 10000)")
     s.add_argument("--allow-service", action="append", metavar="PREFIX",
                    help="endpoint IRI prefix that SERVICE may call (repeatable; default: none)")

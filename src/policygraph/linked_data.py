@@ -45,7 +45,8 @@ def _lang(request: Request) -> str:
 async def _run(request: Request, query: str, fmt: str = "json") -> bytes:
     engine, settings = request.app.state.engine, request.app.state.settings
     try:
-        result = await engine.arun(Job(query, fmt, max_rows=settings.max_rows), settings.query_timeout)
+        result = await engine.arun(Job(query, fmt, max_rows=settings.max_rows), settings.query_timeout,
+                                   settings.queue_timeout)
     except QueryTimeout as e:  # the same statuses as /sparql and /queries
         raise LDProblem(504, str(e)) from None
     except (QueryError, EngineUnavailable) as e:  # a query of ours the store refused is a fault here too

@@ -234,10 +234,12 @@ class EmbeddedEngine:
             raise QueryError(payload)
         raise EngineUnavailable(payload)
 
-    async def arun(self, job: Job, timeout: float) -> Result:
+    async def arun(self, job: Job, timeout: float, wait: float | None = None) -> Result:
         """run() for the event loop, without a thread hop: the loop itself watches the worker's pipe
-        (the hop cost more than the pipe on sub-millisecond queries)."""
-        w = await self._acquire(time.monotonic() + timeout, timeout)
+        (the hop cost more than the pipe on sub-millisecond queries). ``wait`` bounds the wait for
+        a free worker (default: ``timeout``)."""
+        wait = timeout if wait is None else wait
+        w = await self._acquire(time.monotonic() + wait, wait)
         loop = asyncio.get_running_loop()
         answered = loop.create_future()
         fd = w.conn.fileno()
@@ -338,8 +340,8 @@ class RemoteEngine:
             raise EngineUnavailable(f"the remote store sent an unreadable answer: {e}") from None
         return render(parsed, job)
 
-    async def arun(self, job: Job, timeout: float) -> Result:
-        return await asyncio.to_thread(self.run, job, timeout)
+    async def arun(self, job: Job, timeout: float, wait: float | None = None) -> Result:
+        return await asyncio.to_thread(self.run, job, timeout)  # the remote server queues as it likes
 
     def close(self) -> None:
         pass
