@@ -1,0 +1,896 @@
+"""Load and soak test: a bounded mix of API, /sparql and Linked Data requests with runaway queries.
+
+Starts `policygraph serve` on 127.0.0.1 (a free port; loopback only) over the shipped build plus a
+synthetic file (benchmarks/generate.py), discovers real resources through /sparql, then sends a
+weighted mix from --clients threads (one keep-alive httpx.Client each) until --requests requests
+are done or --seconds have passed, whichever comes first:
+
+  * every named query with its defaults, with other parameter values, as CSV, and the /api resources;
+  * /sparql GET and POST (form and application/sparql-query): SELECT as JSON and CSV, CONSTRUCT and
+    DESCRIBE as Turtle, ASK;
+  * Linked Data pages of real resources (prefectures, projects, sub-projects, initiatives, national
+    programs, observations, KPIs, code-list concepts …) as HTML, Turtle and JSON-LD, the ontology,
+    /dataset, /queries, the home page;
+  * requests that must fail with a 4xx (bad query, update, unknown parameter, unknown IRI …);
+  * one runaway query per --runaway-every requests (cross products that never finish), at most
+    --runaway-concurrency at a time. The server answers a query that runs out of time with 504
+    (app.py and api.py map QueryTimeout to 504; 503 means a worker died or the store is
+    unavailable), so a runaway is "stopped" when it comes back 504 within its limit + --margin.
+
+Before the run, every distinct request is sent once, then --warmup-requests more go out
+concurrently with the same mix and runaways (the uvicorn process's threads and allocator arenas
+grow to their working size under concurrency; this is ramp-up, not a leak), and only then is the
+memory baseline taken. While it runs, the resident memory of the server's process tree (the uvicorn process and its query
+workers, re-listed every sample since a worker is killed and respawned after each runaway) is
+sampled every 0.5 s. Before and after the load the script waits for the server to settle (all
+workers back, the tree idle), so "memory flat" compares like with like, and a runaway query that
+was not really stopped shows up as a busy CPU after the run. CPU time of the server tree, of this
+script and of everything else on the machine is reported too: on a shared machine, other work
+skews latency and throughput (the report says so).
+
+Checks (exit 0 only if all pass): no 5xx on a non-runaway request, no lost request (every request
+sent got an HTTP answer), memory flat (settled RSS after the run within max(50 MiB, 10 %) of the
+settled RSS after the warm-up), every runaway stopped with 504 within its limit + margin, the
+server idle again after the run with all its workers, every other request answered with the
+status class it should have, and no live server process left 5 s after shutdown. Writes benchmarks/results/loadtest.{md,json} (see --out) and prints
+the Markdown. The server's log goes to benchmarks/out/loadtest-server.log.
+
+    python benchmarks/loadtest.py --size 100k
+    python benchmarks/loadtest.py --size 1m --requests 10000 --seconds 300 --out benchmarks/results/loadtest-1m
+    # another commit's server code, e.g. to compare before/after a change:
+    mkdir -p /tmp/pg-old && git archive <commit> src | tar -x -C /tmp/pg-old
+    python benchmarks/loadtest.py --server-pythonpath /tmp/pg-old/src --out benchmarks/results/loadtest-old
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(HERE))
+
+from generate import generate, parse_size  # noqa: E402
+from run import free_port, peak_rss_mib, wait  # noqa: E402
+
+from policygraph.queries import load_queries  # noqa: E402
+
+ID = "https://w3id.org/policygraph/id/"
+PREFIXES = ("PREFIX pg: <https://w3id.org/policygraph/def#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+            "PREFIX skos: <http://www.w3.org/2004/02/skos/core#> ")
+JSON_RESULTS = {"Accept": "application/sparql-results+json"}
+TIMEOUT_STATUS = 504  # QueryTimeout -> ApiError(504) in app.py, ApiProblem(504) in api.py
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# ------------------------------------------------------------------ requests
+
+
+@dataclass
+class Req:
+    kind: str
+    method: str
+    path: str
+    params: list | None = None
+    data: dict | None = None          # a form body
+    content: bytes | None = None      # a raw body
+    headers: dict = field(default_factory=dict)
+    expect: str = "2xx"               # "2xx", "4xx" or "timeout" (a runaway)
+    limit: float | None = None        # a runaway's time limit on the server, s
+    label: str = ""                   # a runaway's variant
+
+    def describe(self) -> str:
+        q = "&".join(f"{k}={v}" for k, v in self.params or [])
+        body = self.data.get("query", "") if self.data else (self.content or b"").decode()
+        accept = self.headers.get("Accept")
+        return (f"{self.method} {self.path}{'?' + q if q else ''}" + (f" [Accept: {accept}]" if accept else "")
+                + (f" body: {body}" if body else ""))
+
+
+@dataclass
+class Record:
+    i: int
+    kind: str
+    expect: str
+    status: int | None       # None: no HTTP answer (transport error or client timeout)
+    latency: float           # s
+    started: float           # s since the run's start
+    detail: str = ""
+    request: str = ""
+    label: str = ""
+    limit: float | None = None
+
+
+def sparql_post(kind: str, query: str, accept: str, raw: bool = False, expect: str = "2xx") -> Req:
+    if raw:
+        return Req(kind, "POST", "/sparql", content=query.encode(), expect=expect,
+                   headers={"Accept": accept, "Content-Type": "application/sparql-query"})
+    return Req(kind, "POST", "/sparql", data={"query": query}, headers={"Accept": accept}, expect=expect)
+
+
+def sparql_get(kind: str, query: str, accept: str, expect: str = "2xx", extra: list | None = None) -> Req:
+    return Req(kind, "GET", "/sparql", params=[("query", query)] + (extra or []), headers={"Accept": accept},
+               expect=expect)
+
+
+def select(base: str, query: str, client: httpx.Client) -> list[dict]:
+    r = client.post(base + "/sparql", data={"query": PREFIXES + query}, headers=JSON_RESULTS)
+    if r.status_code != 200:
+        raise RuntimeError(f"discovery query failed: HTTP {r.status_code} {r.text[:300]}\n  query: {query}")
+    return [{k: v["value"] for k, v in b.items()} for b in r.json()["results"]["bindings"]]
+
+
+def discover(base: str, rng: random.Random, per_class: int = 8) -> dict[str, list[str]]:
+    """Real resource IRIs of each kind, sampled from the live server."""
+    classes = {
+        "prefecture": "pg:Prefecture", "project": "pg:PrefecturalProject", "sub-project": "pg:SubProject",
+        "initiative": "pg:Initiative", "national-program": "pg:NationalProgram", "kpi": "pg:KPI",
+        "plan-goal": "pg:PlanGoal", "policy-area": "pg:PolicyArea", "alignment": "pg:Alignment",
+        "region": "pg:Region", "fiscal-year": "pg:FiscalYear", "source": "pg:SourceDocument",
+        "concept": "skos:Concept", "budget-observation": "pg:BudgetObservation",
+        "indicator-observation": "pg:IndicatorObservation", "planned-output": "pg:PlannedOutput",
+    }
+    found: dict[str, list[str]] = {}
+    with httpx.Client(timeout=120) as c:
+        for name, cls in classes.items():  # small answers only: random offsets into the class
+            where = f'{{ ?s a {cls} FILTER(STRSTARTS(STR(?s), "{ID}")) }}'
+            n = int(select(base, f"SELECT (COUNT(*) AS ?n) WHERE {where}", c)[0]["n"])
+            offsets = sorted(rng.sample(range(n), min(per_class, n)))
+            found[name] = sorted({r["s"] for o in offsets
+                                  for r in select(base, f"SELECT ?s WHERE {where} OFFSET {o} LIMIT 1", c)})
+        # observations of sampled projects, so they are not all from the first prefecture in the index
+        obs = []
+        for p in found["project"][:6]:
+            obs += [r["o"] for r in select(base, f"SELECT ?o WHERE {{ ?o pg:program <{p}> }} LIMIT 20", c)]
+        if obs:
+            found["budget-observation"] = sorted(set(found["budget-observation"]) | set(rng.sample(obs, min(8, len(obs)))))
+        found["prefecture-code"] = sorted(r["code"] for r in select(
+            base, "SELECT ?code WHERE { ?p a pg:Prefecture ; skos:notation ?code }", c))
+    return found
+
+
+def build_mix(found: dict[str, list[str]], rng: random.Random) -> dict[str, tuple[float, list[Req]]]:
+    """kind -> (weight, requests); one request is drawn by kind weight, then uniformly within the kind."""
+    queries = load_queries(ROOT / "queries")
+    projects = found["project"] + found["sub-project"]
+    nationals = found["national-program"]
+    codes = [c for c in found["prefecture-code"] if c.isdigit()] or ["20"]
+    mix: dict[str, tuple[float, list[Req]]] = {}
+
+    named = [Req("named: defaults", "GET", f"/queries/{n}") for n in queries]
+    params: list[Req] = []
+
+    def q(name: str, *pairs):
+        if name in queries:
+            params.append(Req("named: parameters", "GET", f"/queries/{name}", params=list(pairs)))
+
+    for p in projects[:6]:
+        q("budget-trend", ("program", p))
+    for p in found["project"][:4]:
+        q("kpis-and-goals", ("project", p))
+    for p in nationals[:4]:
+        q("national-program-alignments", ("program", p))
+        q("program", ("program", p))
+    for p in found["project"][:3]:
+        q("program", ("program", p))
+    for code in rng.sample(codes, min(6, len(codes))):
+        q("prefecture-projects", ("pref", code))
+    q("prefecture-projects", ("pref", "20"), ("page", "2"), ("page_size", "50"))
+    for text in ("合成", "支援", "事業", "Synthetic", "長野", "創業"):
+        q("search", ("text", text))
+    q("search", ("text", "事業"), ("page", "3"))
+    for t in ("implements", "succeeds", "same-function", "related"):
+        q("alignments", ("type", t))
+    q("alignments", ("pref", "20"))
+    for tier in ("national", "prefectural", "smrj"):
+        q("national-programs", ("tier", tier))
+        q("coverage", ("tier", tier))
+    for stage in ("request", "initial", "current", "settlement"):
+        q("compare-budget-by-policy-area", ("stage", stage))
+        q("compare-budget-by-national-program", ("stage", stage))
+    for year in ("2016", "2020", "2024", "2025"):
+        q("planned-outputs", ("year", year))
+    q("smrj-and-regional-hubs", ("page", "1"))
+    csv_reqs = [Req("named: CSV/TSV", "GET", f"/queries/{n}.csv") for n in ("prefectures", "coverage", "alignments")]
+    csv_reqs += [Req("named: CSV/TSV", "GET", "/queries/national-programs", headers={"Accept": "text/tab-separated-values"})]
+    api = [Req("/api resources", "GET", "/api/programs", params=[("tier", "national")]),
+           Req("/api resources", "GET", "/api/prefectures"),
+           Req("/api resources", "GET", "/api/compare", params=[("by", "national-program"), ("stage", "initial")]),
+           Req("/api resources", "GET", "/api/compare", params=[("by", "policy-area")]),
+           Req("/api resources", "GET", "/api/programs/2008/3-2-2-a"),
+           Req("/api resources", "GET", "/api/programs/prefectural-project/20/070201")]
+    api += [Req("/api resources", "GET", f"/api/prefectures/{c}/projects") for c in rng.sample(codes, min(4, len(codes)))]
+    api += [Req("/api resources", "GET", "/api/programs/" + p[len(ID):]) for p in found["project"][:3]]
+
+    sel: list[Req] = []
+    some = [i for k in ("prefecture", "project", "national-program", "sub-project", "concept") for i in found[k][:3]]
+    for iri in some:
+        text = f"SELECT ?p ?o WHERE {{ <{iri}> ?p ?o }} LIMIT 50"
+        sel += [sparql_post("/sparql SELECT json", text, "application/sparql-results+json"),
+                sparql_get("/sparql SELECT json", text, "application/sparql-results+json")]
+    for p in found["project"][:4]:
+        text = (PREFIXES + f"SELECT ?stage (COUNT(*) AS ?n) (SUM(?a) AS ?total) WHERE {{ ?o pg:program <{p}> ; "
+                "pg:budgetStage ?stage ; pg:amount ?a } GROUP BY ?stage ORDER BY ?stage")
+        sel.append(sparql_post("/sparql SELECT json", text, "application/sparql-results+json", raw=True))
+    pref_list = PREFIXES + ('SELECT ?p ?label WHERE { ?p a pg:Prefecture ; rdfs:label ?label FILTER(lang(?label) = "ja") } '
+                            "ORDER BY ?p")
+    sel += [sparql_post("/sparql SELECT json", pref_list, "application/sparql-results+json"),
+            sparql_get("/sparql SELECT json", pref_list, "application/json")]
+    csv_sparql = [sparql_get("/sparql SELECT csv/tsv", pref_list, "text/csv"),
+                  sparql_post("/sparql SELECT csv/tsv", pref_list, "text/tab-separated-values"),
+                  sparql_get("/sparql SELECT csv/tsv", pref_list, "", extra=[("format", "csv")])]
+    for p in found["project"][:3]:
+        csv_sparql.append(sparql_post("/sparql SELECT csv/tsv", f"SELECT ?o ?p WHERE {{ ?o ?p <{p}> }} LIMIT 200",
+                                      "text/csv"))
+    construct = []
+    for iri in some:
+        text = f"CONSTRUCT {{ <{iri}> ?p ?o }} WHERE {{ <{iri}> ?p ?o }}"
+        construct += [sparql_post("/sparql CONSTRUCT/DESCRIBE ttl", text, "text/turtle"),
+                      sparql_get("/sparql CONSTRUCT/DESCRIBE ttl", f"DESCRIBE <{iri}>", "text/turtle")]
+    ask = []
+    for iri in some[:8]:
+        ask += [sparql_get("/sparql ASK", f"ASK {{ <{iri}> ?p ?o }}", "application/sparql-results+json"),
+                sparql_post("/sparql ASK", PREFIXES + f"ASK {{ <{iri}> a pg:NoSuchClass }}", "application/sparql-results+xml")]
+
+    ld_iris = [i for k, v in found.items() if k != "prefecture-code" for i in v if i.startswith(ID)]
+    html = [Req("LD page HTML", "GET", "/id/" + i[len(ID):], headers={"Accept": "text/html"}) for i in ld_iris]
+    html += [Req("LD page HTML", "GET", "/id/" + i[len(ID):], params=[("lang", "en")], headers={"Accept": "text/html"})
+             for i in found["prefecture"][:3] + found["project"][:3]]
+    rdf = [Req("LD page Turtle/JSON-LD", "GET", "/id/" + i[len(ID):], headers={"Accept": "text/turtle"}) for i in ld_iris]
+    rdf += [Req("LD page Turtle/JSON-LD", "GET", "/id/" + i[len(ID):], params=[("format", "jsonld")])
+            for i in ld_iris[::4]]
+    site = [Req("ontology, /dataset, home", "GET", "/ontology", headers={"Accept": "text/html"}),
+            Req("ontology, /dataset, home", "GET", "/ontology", headers={"Accept": "text/turtle"}),
+            Req("ontology, /dataset, home", "GET", "/dataset", headers={"Accept": "text/html"}),
+            Req("ontology, /dataset, home", "GET", "/dataset", headers={"Accept": "text/turtle"}),
+            Req("ontology, /dataset, home", "GET", "/queries"),
+            Req("ontology, /dataset, home", "GET", "/", headers={"Accept": "text/html"}),
+            Req("ontology, /dataset, home", "GET", "/sparql", headers={"Accept": "text/turtle"})]  # service description
+    bad = [sparql_post("expected 4xx", "SELECT * WHERE { ?s ?p }", "application/sparql-results+json", expect="4xx"),
+           sparql_post("expected 4xx", "INSERT DATA { <urn:a> <urn:b> <urn:c> }", "application/sparql-results+json",
+                       expect="4xx"),
+           Req("expected 4xx", "POST", "/sparql", content=b"INSERT DATA { <urn:a> <urn:b> <urn:c> }", expect="4xx",
+               headers={"Content-Type": "application/sparql-update"}),
+           sparql_get("expected 4xx", "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
+                      "application/sparql-results+json", expect="4xx"),
+           sparql_get("expected 4xx", "SELECT * WHERE { ?s ?p ?o } LIMIT 1", "image/png", expect="4xx"),
+           Req("expected 4xx", "GET", "/queries/search", params=[("bogus", "1")], expect="4xx"),
+           Req("expected 4xx", "GET", "/queries/planned-outputs", params=[("year", "abc")], expect="4xx"),
+           Req("expected 4xx", "GET", "/queries/no-such-query", expect="4xx"),
+           Req("expected 4xx", "GET", "/id/prefecture/99", headers={"Accept": "text/html"}, expect="4xx"),
+           Req("expected 4xx", "GET", "/id/prefecture/99", headers={"Accept": "text/turtle"}, expect="4xx"),
+           Req("expected 4xx", "GET", "/api/prefectures/99/projects", expect="4xx")]
+
+    for kind, weight, reqs in (("named: defaults", 16, named), ("named: parameters", 14, params),
+                               ("named: CSV/TSV", 3, csv_reqs), ("/api resources", 6, api),
+                               ("/sparql SELECT json", 12, sel), ("/sparql SELECT csv/tsv", 4, csv_sparql),
+                               ("/sparql CONSTRUCT/DESCRIBE ttl", 6, construct), ("/sparql ASK", 4, ask),
+                               ("LD page HTML", 14, html), ("LD page Turtle/JSON-LD", 9, rdf),
+                               ("ontology, /dataset, home", 3, site), ("expected 4xx", 3, bad)):
+        if reqs:
+            mix[kind] = (weight, reqs)
+    return mix
+
+
+def runaways(timeout: float) -> list[Req]:
+    """Queries that never finish on any store; each must come back 504 within its limit."""
+    cross3 = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    sort2 = "SELECT ?a ?d WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f LIMIT 1"  # also eats memory until killed
+    ask3 = 'ASK { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i FILTER(STR(?a) = CONCAT(STR(?d), STR(?g), "#nowhere")) }'
+    short = min(1.0, timeout)
+    out = [sparql_post("runaway", cross3, "application/sparql-results+json", expect="timeout"),
+           sparql_get("runaway", cross3, "application/sparql-results+json", expect="timeout",
+                      extra=[("timeout", f"{short:g}")]),
+           sparql_post("runaway", sort2, "text/csv", raw=True, expect="timeout"),
+           sparql_get("runaway", ask3, "application/sparql-results+json", expect="timeout")]
+    labels = ["3-way cross-product COUNT, POST form", f"3-way cross-product COUNT, GET ?timeout={short:g}",
+              "ORDER BY over a cross product, POST sparql-query", "ASK over a 3-way cross product, GET"]
+    for r, label in zip(out, labels):
+        r.label = label
+        r.limit = short if "timeout" in dict(r.params or []) else timeout
+    return out
+
+
+def send(client: httpx.Client, base: str, req: Req, i: int, t0: float) -> Record:
+    start = time.perf_counter()
+    status, detail = None, ""
+    try:
+        r = client.request(req.method, base + req.path, params=req.params, data=req.data, content=req.content,
+                           headers=req.headers)
+        status = r.status_code
+        if status >= 300:
+            try:
+                detail = str(r.json().get("detail", ""))[:200]
+            except ValueError:
+                detail = r.text[:200]
+    except httpx.HTTPError as e:
+        detail = f"{type(e).__name__}: {e}"[:200]
+    return Record(i, req.kind, req.expect, status, time.perf_counter() - start, start - t0, detail,
+                  req.describe()[:300], req.label, req.limit)
+
+
+# ------------------------------------------------------------------ the server's process tree
+
+
+def threads_of(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[17])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def tree(root: int) -> dict[int, tuple[int, int]]:
+    """pid -> (RSS bytes, CPU ticks) for a process and all its descendants, listed afresh."""
+    info: dict[int, tuple[int, int, int]] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{d}/stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2:].split()  # after "pid (comm) "
+        info[int(d)] = (int(fields[1]), int(fields[21]) * PAGE, int(fields[11]) + int(fields[12]))
+    children: dict[int, list[int]] = defaultdict(list)
+    for pid, (ppid, _, _) in info.items():
+        children[ppid].append(pid)
+    out, todo = {}, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in info:
+            out[pid] = info[pid][1:]
+            todo += children[pid]
+    return out
+
+
+class Sampler(threading.Thread):
+    """RSS of the server tree every `every` s: (t, requests done, parent MiB, workers MiB, worker pids,
+    parent threads)."""
+
+    def __init__(self, pid: int, done, every: float = 0.5):
+        super().__init__(daemon=True)
+        self.pid, self.done, self.every = pid, done, every
+        self.samples: list[tuple[float, int, float, float, tuple[int, ...], int]] = []
+        self.stop = threading.Event()
+        self.t0 = time.monotonic()
+
+    def run(self):
+        while not self.stop.is_set():
+            t = tree(self.pid)
+            parent = t.get(self.pid, (0, 0))[0] / 2**20
+            kids = tuple(sorted(p for p in t if p != self.pid))
+            self.samples.append((time.monotonic() - self.t0, self.done(), parent,
+                                 sum(t[p][0] for p in kids) / 2**20, kids, threads_of(self.pid)))
+            self.stop.wait(self.every)
+
+
+def settle(pid: int, children: int, max_wait: float, quiet: float = 0.10) -> dict:
+    """Wait until the server tree has `children` processes and used under `quiet` of a core for 1 s."""
+    start = time.monotonic()
+    while True:
+        a = tree(pid)
+        time.sleep(1.0)
+        b = tree(pid)
+        cpu = sum(b[p][1] - a.get(p, (0, 0))[1] for p in b) / TICKS
+        ok = len(b) - 1 == children and cpu < quiet
+        waited = time.monotonic() - start
+        if ok or waited > max_wait:
+            rss = []
+            for _ in range(3):
+                rss.append(tree(pid))
+                time.sleep(0.2)
+            return {"settled": ok, "seconds": waited, "cpu_cores": cpu, "children": len(b) - 1,
+                    "rss_mib": statistics.median(sum(v[0] for v in t.values()) for t in rss) / 2**20,
+                    "parent_rss_mib": statistics.median(t.get(pid, (0, 0))[0] for t in rss) / 2**20}
+
+
+def describe_children(pid: int) -> str:
+    """'2 query workers + resource tracker': what the server's child processes are."""
+    kinds = Counter()
+    for p in tree(pid):
+        if p == pid:
+            continue
+        try:
+            cmd = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        kinds["query worker" if "spawn_main" in cmd else "resource tracker" if "resource_tracker" in cmd
+              else cmd[:60]] += 1
+    return " + ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in kinds.items())
+
+
+def stop_server(proc: subprocess.Popen) -> int:
+    """Terminate the server; kill what is still alive of its process group (zombies waiting for init
+    to reap them are not counted). Returns how many live processes were left and killed."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    live: list[int] = []
+    for _ in range(50):  # workers may take a moment to notice their parent is gone
+        live = [p for p in group(proc.pid) if _state(p) not in ("Z", None)]
+        if not live:
+            return 0
+        time.sleep(0.1)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    return len(live)
+
+
+def group(pgid: int) -> list[int]:
+    return [int(d) for d in os.listdir("/proc") if d.isdigit() and _pgid(int(d)) == pgid]
+
+
+def _state(pid: int) -> str | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2]
+
+
+def cpu_snapshot(server: int) -> tuple[float, float, float]:
+    """(machine busy s, server tree s, this process s) so far; the server tree counts its reaped
+    children (killed workers) through the parent's cutime/cstime."""
+    f = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in f[:8])
+    busy = (user + nice + system + irq + softirq + steal) / TICKS
+    tree_s = 0
+    for pid in tree(server):
+        try:
+            raw = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        x = raw[raw.rindex(")") + 2:].split()
+        tree_s += int(x[11]) + int(x[12]) + (int(x[13]) + int(x[14]) if pid == server else 0)
+    t = os.times()
+    return busy, tree_s / TICKS, t.user + t.system
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+# ------------------------------------------------------------------ the run
+
+
+class Schedule:
+    """Hands out request numbers until the count or the time is up; every `every`-th is a runaway,
+    deferred while `concurrency` runaways are already in flight."""
+
+    def __init__(self, total: int, deadline: float, every: int, concurrency: int, mix, runs: list[Req], seed: int):
+        self.total, self.deadline, self.every, self.concurrency = total, deadline, every, concurrency
+        self.kinds = list(mix)
+        self.weights = [mix[k][0] for k in self.kinds]
+        self.mix, self.runs, self.seed = mix, runs, seed
+        self.lock = threading.Lock()
+        self.next = self.pending = self.in_flight = self.sent_runaways = 0
+        self.stopped_by = "request count"
+
+    def take(self) -> tuple[int, Req] | None:
+        with self.lock:
+            if self.next >= self.total:
+                return None
+            if time.monotonic() >= self.deadline:
+                self.stopped_by = "time cap"
+                return None
+            i = self.next
+            self.next += 1
+            if self.every and i % self.every == self.every // 2:
+                self.pending += 1
+            if self.pending and (not self.concurrency or self.in_flight < self.concurrency):
+                self.pending -= 1
+                self.in_flight += 1
+                req = self.runs[self.sent_runaways % len(self.runs)]
+                self.sent_runaways += 1
+                return i, req
+        rng = random.Random(self.seed * 1_000_003 + i)
+        kind = rng.choices(self.kinds, self.weights)[0]
+        return i, rng.choice(self.mix[kind][1])
+
+    def runaway_done(self):
+        with self.lock:
+            self.in_flight -= 1
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(p / 100 * len(s)) - 1))]  # nearest rank
+
+
+def slope(points: list[tuple[float, float]]) -> float | None:
+    """Least-squares slope of y over x."""
+    if len(points) < 3:
+        return None
+    mx = statistics.fmean(x for x, _ in points)
+    my = statistics.fmean(y for _, y in points)
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    return sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else None
+
+
+def data_file(size: str, seed: int) -> Path | None:
+    if size.lower() in ("0", "none", ""):
+        return None
+    out = HERE / "out" / (f"synthetic-{size}.nq" if seed == 1 else f"synthetic-{size}-seed{seed}.nq")
+    if out.exists() and out.stat().st_mtime >= (HERE / "generate.py").stat().st_mtime:
+        print(f"reusing {out.relative_to(ROOT)}", flush=True)
+        return out
+    print(f"generating {out.relative_to(ROOT)} …", flush=True)
+    generate(parse_size(size), out, seed=seed)
+    return out
+
+
+def code_state(env: dict) -> str:
+    """Which policygraph code the server runs: this checkout's commit (and whether src/ or queries/ had
+    uncommitted changes) or another directory given with --server-pythonpath (queries/ and data/ are
+    always this checkout's)."""
+    where = subprocess.run([sys.executable, "-c", "import policygraph; print(policygraph.__file__)"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, check=False).stdout.strip()
+    src = Path(where).resolve().parent.parent if where else None
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                          check=False).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "src", "queries"], cwd=ROOT, capture_output=True,
+                           text=True, check=False).stdout.splitlines()
+    if src != (ROOT / "src").resolve():
+        q = sum(" queries/" in f" {line[3:]}" for line in dirty)
+        return (f"policygraph from {src}; queries/ from this checkout ({head}"
+                + (f" + {q} uncommitted change(s)" if q else "") + ")")
+    return f"{head}" + (f" + uncommitted changes in {len(dirty)} file(s) under src/ or queries/" if dirty else "")
+
+
+def loadtest(args) -> dict:
+    data = data_file(args.size, args.seed)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = HERE / "out" / "loadtest-server.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "policygraph", "serve", "--host", "127.0.0.1", "--port", str(port),
+           "--workers", str(args.workers), "--query-timeout", f"{args.timeout:g}"]
+    if data:
+        cmd += ["--graph", str(data)]
+    env = {**os.environ, "POLICYGRAPH_LOG_LEVEL": args.log_level}
+    if args.server_pythonpath:  # e.g. a `git archive` of another commit's src/, to test that code
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(args.server_pythonpath), env.get("PYTHONPATH")]))
+    report: dict = {"config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+                    "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+                    "server_command": " ".join(cmd[1:]), "code": code_state(env), "server_log": str(log_path.relative_to(ROOT))}
+    t_start = time.monotonic()
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        try:
+            wait(base + "/health", proc)
+            report["ready_s"] = time.monotonic() - t_start
+            health = httpx.get(base + "/health", timeout=10).json()
+            report["triples"] = health.get("triples")
+            print(f"server ready in {report['ready_s']:.1f} s: {report['triples']:,} triples, pid {proc.pid}", flush=True)
+            rng = random.Random(args.seed)
+            found = discover(base, rng)
+            mix = build_mix(found, rng)
+            runs = runaways(args.timeout)
+            report["mix"] = {k: {"weight": w, "distinct_requests": len(r)} for k, (w, r) in mix.items()}
+            report["runaway_variants"] = [{"label": r.label, "request": r.describe()[:300], "limit_s": r.limit}
+                                          for r in runs]
+
+            # warm-up: every distinct request once, sequentially, then a concurrent ramp-up with the same
+            # mix and runaways (threads, allocator arenas and worker respawns reach their working size);
+            # neither is counted in the run
+            warm: list[Record] = []
+            with httpx.Client(timeout=args.client_timeout) as c:
+                for _, reqs in mix.values():
+                    for req in reqs:
+                        warm.append(send(c, base, req, -1, time.perf_counter()))
+            children = len(tree(proc.pid)) - 1
+            report["child_processes"] = describe_children(proc.pid)
+            report["after_sequential_warmup"] = settle(proc.pid, children, args.settle)
+            ramp, _, _ = drive(base, mix, runs, args, args.warmup_requests, args.warmup_seconds,
+                                     args.seed + 7919)
+            warm += ramp
+            report["warmup"] = {"requests": len(warm), "concurrent": len(ramp), "by_status": dict(Counter(str(r.status) for r in warm)),
+                                "unexpected": [asdict(r) for r in warm if not ok_status(r)]}
+            print(f"warm-up: {len(warm)} requests ({len(ramp)} concurrent), statuses {report['warmup']['by_status']}",
+                  flush=True)
+            report["before"] = settle(proc.pid, children, args.settle)
+
+            # the load
+            done = [0]
+            sampler = Sampler(proc.pid, lambda: done[0])
+            sampler.start()
+            cpu0 = cpu_snapshot(proc.pid)
+            records, sched, wall = drive(base, mix, runs, args, args.requests, args.seconds, args.seed, done)
+            cpu1 = cpu_snapshot(proc.pid)
+            machine, server_cpu, client_cpu = ((b - a) / wall for a, b in zip(cpu0, cpu1))
+            report["cpu_cores"] = {"server": server_cpu, "load_generator": client_cpu,
+                                   "other_processes": max(0.0, machine - server_cpu - client_cpu),
+                                   "machine_cores": os.cpu_count()}
+            report["after"] = settle(proc.pid, children, args.settle)
+            sampler.stop.set()
+            sampler.join()
+            ok_health = httpx.get(base + "/health", timeout=10).status_code
+            report["peak_rss_mib_live"] = peak_rss_mib(proc.pid)
+            report["run"] = {"sent": sched.next, "answered": sum(r.status is not None for r in records),
+                             "records": len(records), "seconds": wall, "stopped_by": sched.stopped_by,
+                             "runaways_sent": sched.sent_runaways, "runaways_deferred_unsent": sched.pending,
+                             "health_after": ok_health, "children": children}
+            report.update(analyse(records, sampler, report, args))
+        finally:
+            report["leftover_processes_killed"] = left = stop_server(proc)
+            if "checks" in report:
+                report["checks"].append({"check": "no server process left after shutdown", "pass": left == 0,
+                                         "detail": f"{left} live process(es) of the server's group 5 s after it exited"
+                                                   + (" (killed)" if left else "")})
+    text = log_path.read_text(errors="replace")
+    report["server_log_tracebacks"] = text.count("Traceback (most recent call last)")
+    report["server_log_errors"] = [line for line in text.splitlines() if line.startswith(("ERROR", "CRITICAL"))][:20]
+    return report
+
+
+def drive(base: str, mix, runs: list[Req], args, n: int, seconds: float, seed: int, done: list | None = None):
+    """Send n requests (or for `seconds`) from args.clients threads; (records, schedule, wall seconds)."""
+    records: list[Record] = []
+    lock = threading.Lock()
+    done = done if done is not None else [0]
+    t0 = time.perf_counter()
+    sched = Schedule(n, time.monotonic() + seconds, args.runaway_every, args.runaway_concurrency, mix, runs, seed)
+
+    def worker():
+        with httpx.Client(timeout=args.client_timeout) as c:
+            while (job := sched.take()) is not None:
+                i, req = job
+                try:
+                    rec = send(c, base, req, i, t0)
+                finally:
+                    if req.expect == "timeout":
+                        sched.runaway_done()
+                with lock:
+                    records.append(rec)
+                    done[0] += 1
+                    if args.progress and done[0] % args.progress == 0:
+                        print(f"  {done[0]:>6} requests, {time.perf_counter() - t0:6.1f} s", flush=True)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(args.clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return records, sched, time.perf_counter() - t0
+
+
+def ok_status(r: Record) -> bool:
+    if r.status is None:
+        return False
+    if r.expect == "timeout":
+        return r.status == TIMEOUT_STATUS and r.latency <= r.limit + r_margin[0]
+    if r.expect == "4xx":
+        return 400 <= r.status < 500
+    return 200 <= r.status < 300
+
+
+r_margin = [1.0]
+
+
+def analyse(records: list[Record], sampler: Sampler, report: dict, args) -> dict:
+    kinds: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        kinds[r.kind].append(r)
+    rows = {}
+    for kind, rs in sorted(kinds.items(), key=lambda kv: (kv[0] == "runaway", kv[0])):
+        lat = [r.latency * 1000 for r in rs if r.status is not None]
+        rows[kind] = {"requests": len(rs), "2xx": sum(200 <= (r.status or 0) < 300 for r in rs),
+                      "3xx": sum(300 <= (r.status or 0) < 400 for r in rs),
+                      "4xx": sum(400 <= (r.status or 0) < 500 for r in rs), "5xx": sum((r.status or 0) >= 500 for r in rs),
+                      "lost": sum(r.status is None for r in rs), "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95),
+                      "p99_ms": pct(lat, 99), "max_ms": max(lat, default=float("nan"))}
+    normal = [r for r in records if r.expect != "timeout"]
+    run_recs = [r for r in records if r.expect == "timeout"]
+    lat = [r.latency * 1000 for r in normal if r.status is not None]
+    rows["all but runaways"] = {"requests": len(normal), **{c: sum(rows[k][c] for k in rows if k != "runaway")
+                                                            for c in ("2xx", "3xx", "4xx", "5xx", "lost")},
+                                "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95), "p99_ms": pct(lat, 99),
+                                "max_ms": max(lat, default=float("nan"))}
+    problems = Counter((r.kind, r.status, r.detail) for r in normal if not ok_status(r))
+    unexpected_5xx = [r for r in normal if (r.status or 0) >= 500]
+    runaway_by_variant = {}
+    for label in dict.fromkeys(r.label for r in run_recs):
+        rs = [r for r in run_recs if r.label == label]
+        runaway_by_variant[label] = {"count": len(rs), "limit_s": rs[0].limit,
+                                     "statuses": dict(Counter(str(r.status) for r in rs)),
+                                     "stopped": sum(ok_status(r) for r in rs),
+                                     "median_s": statistics.median(r.latency for r in rs),
+                                     "max_s": max(r.latency for r in rs)}
+
+    # memory over the run: samples taken while requests were in flight
+    s = sampler.samples
+    load = [x for x in s if x[0] <= report["run"]["seconds"] + (s[0][0] if s else 0)] or s
+    half = load[len(load) // 2:]
+    total_slope = slope([(x[1], x[2] + x[3]) for x in half])
+    parent_slope = slope([(x[1], x[2]) for x in half])
+    workers_seen = {p for x in s for p in x[4]}
+    before, after = report["before"], report["after"]
+    growth = after["rss_mib"] - before["rss_mib"]
+    allowed = max(50.0, 0.10 * before["rss_mib"])
+    p_growth = after["parent_rss_mib"] - before["parent_rss_mib"]
+    memory = {"before_settled_mib": before["rss_mib"], "after_settled_mib": after["rss_mib"], "growth_mib": growth,
+              "allowed_growth_mib": allowed, "parent_before_mib": before["parent_rss_mib"],
+              "parent_after_mib": after["parent_rss_mib"], "parent_growth_mib": p_growth,
+              "max_during_mib": max((x[2] + x[3] for x in s), default=float("nan")),
+              "min_during_mib": min((x[2] + x[3] for x in s), default=float("nan")),
+              "parent_max_mib": max((x[2] for x in s), default=float("nan")),
+              "slope_total_mib_per_1000_req": None if total_slope is None else total_slope * 1000,
+              "slope_parent_mib_per_1000_req": None if parent_slope is None else parent_slope * 1000,
+              "samples": len(s), "worker_processes_seen": len(workers_seen),
+              "parent_threads_max": max((x[5] for x in s), default=0),
+              "parent_threads_end": s[-1][5] if s else 0,
+              "after_sequential_warmup_mib": report["after_sequential_warmup"]["rss_mib"],
+              "parent_after_sequential_warmup_mib": report["after_sequential_warmup"]["parent_rss_mib"],
+              "queries_killed_at_limit": {"runaways": sum(r.detail.startswith("the query ran longer") for r in run_recs),
+                                          "other": sum(r.detail.startswith("the query ran longer") for r in normal)},
+              "worker_respawns": max(0, len(workers_seen) - report["run"]["children"]),
+              "peak_rss_mib_live_vmhwm": report["peak_rss_mib_live"]}
+    run = report["run"]
+    lost = run["sent"] - run["answered"]
+    checks = [
+        ("zero unexpected 5xx", not unexpected_5xx,
+         f"{len(unexpected_5xx)} 5xx among {len(normal):,} non-runaway requests"
+         + (f" (+{sum((r.status or 0) >= 500 for r in report_warm(report))} in the warm-up)" if report_warm(report) else "")),
+        ("zero lost requests", lost == 0 and run["records"] == run["sent"],
+         f"{run['sent']:,} sent, {run['answered']:,} answered, {lost} without an HTTP answer"),
+        ("memory flat", growth <= allowed and p_growth <= allowed,
+         f"settled RSS {before['rss_mib']:.0f} → {after['rss_mib']:.0f} MiB ({growth:+.0f}; allowed +{allowed:.0f}); "
+         f"uvicorn process {before['parent_rss_mib']:.0f} → {after['parent_rss_mib']:.0f} MiB ({p_growth:+.0f})"),
+        ("every runaway stopped by the timeout", bool(run_recs) and all(ok_status(r) for r in run_recs),
+         f"{sum(ok_status(r) for r in run_recs)}/{len(run_recs)} answered {TIMEOUT_STATUS} within limit + "
+         f"{args.margin:g} s; max {max((r.latency - r.limit for r in run_recs), default=0):+.2f} s past the limit"),
+        ("server idle again with all workers", after["settled"] and run["health_after"] == 200,
+         f"{after['seconds']:.1f} s after the load: {after['children']}/{run['children']} child processes "
+         f"({report['child_processes']}), "
+         f"{after['cpu_cores'] * 100:.0f}% of a core; /health {run['health_after']}"),
+        ("every other request got its expected status", not problems,
+         f"{sum(problems.values())} of {len(normal):,} did not"),
+    ]
+    return {"kinds": rows, "runaways": runaway_by_variant, "memory": memory,
+            "checks": [{"check": c, "pass": bool(p), "detail": d} for c, p, d in checks],
+            "problems": [{"kind": k, "status": s_, "detail": d, "count": n} for (k, s_, d), n in problems.most_common()],
+            "unexpected_5xx_examples": [asdict(r) for r in unexpected_5xx[:20]],
+            "runaway_records": [asdict(r) for r in run_recs],
+            "memory_samples": [{"t": round(x[0], 2), "done": x[1], "parent_mib": round(x[2], 1),
+                                "workers_mib": round(x[3], 1), "children": len(x[4]), "threads": x[5]} for x in s]}
+
+
+def report_warm(report: dict) -> list[Record]:
+    return [Record(**r) for r in report.get("warmup", {}).get("unexpected", [])]
+
+
+def fmt_ms(v: float) -> str:
+    return "–" if math.isnan(v) else f"{v:,.0f}" if v >= 100 else f"{v:.1f}"
+
+
+def markdown(rep: dict) -> str:
+    c, run, m = rep["config"], rep["run"], rep["memory"]
+    lines = [f"### Load test — {c['size']} ({rep['triples']:,} triples), {c['workers']} query workers, "
+             f"query timeout {c['timeout']:g} s",
+             "",
+             f"Machine: {rep['machine']}. Code: {rep['code']}. Server ready in {rep['ready_s']:.1f} s. {c['clients']} client threads "
+             f"(keep-alive), loopback. {run['sent']:,} requests in {run['seconds']:.1f} s = "
+             f"{run['sent'] / run['seconds']:.0f} req/s (stopped by the {run['stopped_by']}; caps "
+             f"{c['requests']:,} requests / {c['seconds']:g} s), after a warm-up of {rep['warmup']['requests']} "
+             f"requests ({rep['warmup']['concurrent']} of them concurrent). One runaway per {c['runaway_every']} requests, at most {c['runaway_concurrency'] or 'any'} "
+             f"at a time: {run['runaways_sent']} sent"
+             + (f", {run['runaways_deferred_unsent']} still deferred at the end" if run['runaways_deferred_unsent'] else "")
+             + ".", "",
+             "| kind | requests | 2xx | 4xx | 5xx | lost | p50 ms | p95 ms | p99 ms | max ms |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for kind, k in rep["kinds"].items():
+        name = f"**{kind}**" if kind == "all but runaways" else kind
+        lines.append(f"| {name} | {k['requests']:,} | {k['2xx']:,} | {k['4xx']:,} | {k['5xx']:,} | {k['lost']} | "
+                     f"{fmt_ms(k['p50_ms'])} | {fmt_ms(k['p95_ms'])} | {fmt_ms(k['p99_ms'])} | {fmt_ms(k['max_ms'])} |")
+    cpu = rep["cpu_cores"]
+    lines += ["", f"CPU during the run, in cores (of {cpu['machine_cores']}): server {cpu['server']:.2f} (uvicorn + "
+              f"workers, incl. respawns), load generator {cpu['load_generator']:.2f}, other processes on the machine "
+              f"{cpu['other_processes']:.2f}"
+              + (" — **the machine was busy with other work; latency and throughput figures are affected**"
+                 if cpu["other_processes"] > 0.25 else "") + "."]
+    lines += ["", f"Runaway queries (expected: HTTP {TIMEOUT_STATUS} within the limit + {c['margin']:g} s):", "",
+              "| runaway | limit s | sent | statuses | stopped in time | median s | max s |",
+              "| --- | ---: | ---: | --- | ---: | ---: | ---: |"]
+    for label, v in rep["runaways"].items():
+        sts = ", ".join(f"{k}×{n}" for k, n in sorted(v["statuses"].items()))
+        lines.append(f"| {label} | {v['limit_s']:g} | {v['count']} | {sts} | {v['stopped']}/{v['count']} | "
+                     f"{v['median_s']:.2f} | {v['max_s']:.2f} |")
+    slope_t, slope_p = m["slope_total_mib_per_1000_req"], m["slope_parent_mib_per_1000_req"]
+    lines += ["", "Memory (RSS of the server's process tree: the uvicorn process + its query workers, MiB):", "",
+              f"- settled after the warm-up: {m['before_settled_mib']:.0f} (uvicorn {m['parent_before_mib']:.0f}); "
+              f"settled after the run: {m['after_settled_mib']:.0f} (uvicorn {m['parent_after_mib']:.0f}); "
+              f"change {m['growth_mib']:+.0f} (uvicorn {m['parent_growth_mib']:+.0f})",
+              f"- after the sequential warm-up only: {m['after_sequential_warmup_mib']:.0f} "
+              f"(uvicorn {m['parent_after_sequential_warmup_mib']:.0f})",
+              f"- during the run: min {m['min_during_mib']:.0f}, max {m['max_during_mib']:.0f} "
+              f"(uvicorn max {m['parent_max_mib']:.0f}, {m['parent_threads_max']} threads at most); "
+              f"{m['samples']} samples every 0.5 s",
+              f"- {m['worker_respawns']} worker respawns; workers killed at the time limit: "
+              f"{m['queries_killed_at_limit']['runaways']} running a runaway, {m['queries_killed_at_limit']['other']} "
+              "running an ordinary query",
+              "- slope over the second half (least squares): "
+              + ("–" if slope_t is None else f"{slope_t:+.1f} MiB / 1000 requests for the tree, ")
+              + ("" if slope_p is None else f"{slope_p:+.2f} for the uvicorn process"),
+              f"- settling: {rep['before']['seconds']:.1f} s before the run, {rep['after']['seconds']:.1f} s after it "
+              f"(all workers back, tree under 10% of a core)", ""]
+    if rep["problems"]:
+        lines += ["Requests that did not get their expected status (kind, status, detail, count):", ""]
+        for p in rep["problems"][:15]:
+            lines.append(f"- {p['kind']}: {p['status']} × {p['count']} — {p['detail'][:160]}")
+        lines.append("")
+    lines += ["Checks:", ""]
+    for ch in rep["checks"]:
+        lines.append(f"- **{'PASS' if ch['pass'] else 'FAIL'}** {ch['check']}: {ch['detail']}")
+    lines.append(f"- server log ({rep['server_log']}): {rep['server_log_tracebacks']} tracebacks, "
+                 f"{len(rep['server_log_errors'])} ERROR lines")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", default="100k", help="synthetic data size (10k, 100k, 1m …); 0 or none: shipped data only")
+    ap.add_argument("--requests", type=int, default=4000, help="requests in the run (default 4000)")
+    ap.add_argument("--seconds", type=float, default=120, help="hard cap on the run's duration (default 120)")
+    ap.add_argument("--clients", type=int, default=8, help="concurrent client threads (default 8)")
+    ap.add_argument("--timeout", type=float, default=2.0, help="the server's --query-timeout, s (default 2)")
+    ap.add_argument("--workers", type=int, default=2, help="the server's query workers (default 2, its own default)")
+    ap.add_argument("--runaway-every", type=int, default=200, help="one runaway query per K requests (0: none)")
+    ap.add_argument("--runaway-concurrency", type=int, default=1,
+                    help="runaways in flight at once; later ones wait for a slot (0: no limit; default 1)")
+    ap.add_argument("--warmup-requests", type=int, default=400,
+                    help="concurrent warm-up requests (same mix, with runaways) before the baseline (default 400)")
+    ap.add_argument("--warmup-seconds", type=float, default=60, help="cap on the concurrent warm-up, s (default 60)")
+    ap.add_argument("--margin", type=float, default=1.0, help="a runaway must stop within its limit + this, s")
+    ap.add_argument("--client-timeout", type=float, default=30.0, help="client-side timeout per request, s")
+    ap.add_argument("--settle", type=float, default=90.0, help="longest wait for the server to settle, s")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--server-pythonpath", type=Path,
+                    help="put this directory first on the server's PYTHONPATH (to load test another checkout's src/; "
+                         "queries/ and data/ still come from this checkout)")
+    ap.add_argument("--progress", type=int, default=1000, help="print progress every N requests (0: never)")
+    ap.add_argument("--log-level", default="warning", help="the server's log level (default warning)")
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "loadtest",
+                    help="results path without extension (default benchmarks/results/loadtest)")
+    args = ap.parse_args()
+    r_margin[0] = args.margin
+    report = loadtest(args)
+    table = markdown(report)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    Path(f"{args.out}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+    Path(f"{args.out}.md").write_text(table + "\n")
+    print()
+    print(table)
+    return 0 if all(c["pass"] for c in report["checks"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
