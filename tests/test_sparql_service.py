@@ -334,6 +334,27 @@ def test_event_loop_path_reads_large_answers_under_uvloop(dumps):
     assert min(sizes) == max(sizes) > 200_000
 
 
+def test_a_spare_takes_a_killed_workers_place_at_once(dumps):
+    # one worker and one spare: right after a runaway is killed a query is answered without waiting
+    # for a reload, and the successor becomes the next spare
+    from policygraph.sparql.engines import Job, QueryTimeout
+
+    engine = EmbeddedEngine(StoreSource(dumps / "policygraph.nq"), workers=1, spares=1)
+    try:
+        with pytest.raises(QueryTimeout):
+            engine.run(Job(RUNAWAY, "json"), 0.5)
+        assert b'"boolean":true' in engine.run(Job("ASK { ?s ?p ?o }", "json"), 0.2).body.replace(b" ", b"")
+        deadline = time.monotonic() + 30
+        while engine._spare.qsize() == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert engine._spare.qsize() == 1 and engine.busy_workers() == 0
+        with pytest.raises(QueryTimeout):  # and it covers the next kill too
+            engine.run(Job(RUNAWAY, "json"), 0.5)
+        assert engine.run(Job("ASK {}", "json"), 10).body
+    finally:
+        engine.close()
+
+
 def test_busy_workers_shed_load_without_killing_queries(dumps):
     # one worker running a slow query: a second query waits its time, then gets EngineBusy (503) —
     # and the running query is not killed for it

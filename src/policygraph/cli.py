@@ -100,6 +100,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         store = args.store or env("STORE")
         workers = args.workers or env("WORKERS", 2, int)
+        spares = args.spare_workers if args.spare_workers is not None else env("SPARE_WORKERS", 1, int)
         settings = Settings(
             query_timeout=args.query_timeout or env("QUERY_TIMEOUT", 10.0, float),
             queue_timeout=args.queue_timeout or env("QUEUE_TIMEOUT", 10.0, float),
@@ -108,7 +109,8 @@ def _serve(args: argparse.Namespace) -> int:
         )
         queries = load_queries(root / "queries")  # a broken query file stops the start, naming the file
         engine, settings.build_id, settings.store_description = make_engine(
-            store, root, root / "dist", workers, extra=tuple(Path(g) for g in args.graph), only_extra=args.only_graphs)
+            store, root, root / "dist", workers, extra=tuple(Path(g) for g in args.graph), only_extra=args.only_graphs,
+            spares=spares)
     except QueryFileError as e:
         return fail(str(e))
     except ServeError as e:
@@ -177,12 +179,14 @@ def main(argv: list[str] | None = None) -> int:
 
     s = sub.add_parser("serve", help="serve the graph: SPARQL endpoint (and, later, the API and Linked Data pages)",
                        description="Options override the environment variables POLICYGRAPH_STORE, _HOST, _PORT, "
-                                   "_WORKERS, _QUERY_TIMEOUT, _QUEUE_TIMEOUT, _MAX_ROWS, _SERVICE_ALLOW (comma-separated), _LOG_LEVEL.")
+                                   "_WORKERS, _SPARE_WORKERS, _QUERY_TIMEOUT, _QUEUE_TIMEOUT, _MAX_ROWS, _SERVICE_ALLOW (comma-separated), _LOG_LEVEL.")
     s.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (default 8000)")
     s.add_argument("--store", help="where queries run: omitted = embedded Oxigraph in memory; a directory = an "
                                    "on-disk Oxigraph store; http(s)://… = a remote SPARQL 1.1 query endpoint")
     s.add_argument("--workers", type=int, help="query worker processes for the embedded store (default 2)")
+    s.add_argument("--spare-workers", type=int,
+                   help="loaded, idle workers that take a killed worker's place at once (default 1; each holds the store)")
     s.add_argument("--query-timeout", type=float, help="seconds a query may run (default 10)")
     s.add_argument("--queue-timeout", type=float,
                    help="seconds a request may wait for a free query worker before a 503 (default 10)")

@@ -156,7 +156,7 @@ def files_id(files: list[Path]) -> str:
 
 
 def make_engine(store: str | None, root: Path, out: Path, workers: int, log=print,
-                extra: tuple[Path, ...] = (), only_extra: bool = False):
+                extra: tuple[Path, ...] = (), only_extra: bool = False, spares: int = 0):
     """(engine, build id, description) for a store spec: None (in memory), a path, or an http(s) URL.
     ``extra`` RDF files are served alongside the build (or alone, with ``only_extra``)."""
     from .sparql.engines import EmbeddedEngine, RemoteEngine, StoreSource
@@ -173,17 +173,17 @@ def make_engine(store: str | None, root: Path, out: Path, workers: int, log=prin
             raise ServeError("--only-graphs needs at least one --graph FILE")
         ident = files_id(list(extra))
         log(f"serving only {len(extra)} file(s); they are not validated (run `policygraph validate FILE` first)")
-        return EmbeddedEngine(StoreSource(None, extra=tuple(extra)), workers), ident, "embedded Oxigraph (extra graphs only)"
+        return EmbeddedEngine(StoreSource(None, extra=tuple(extra)), workers, spares), ident, "embedded Oxigraph (extra graphs only)"
     info = current_build(root, out, log)
     build_id = info["inputs_hash"]
     nquads = out / "policygraph.nq"
     if store:
         path = on_disk_store(Path(store), nquads, build_id, log)
-        return EmbeddedEngine(StoreSource(path, on_disk=True), workers), build_id, f"embedded Oxigraph on disk ({path})"
+        return EmbeddedEngine(StoreSource(path, on_disk=True), workers, spares), build_id, f"embedded Oxigraph on disk ({path})"
     if extra:
         log(f"adding {len(extra)} extra file(s), not validated (run `policygraph validate FILE` first)")
         build_id = f"{build_id}-{files_id(list(extra))}"
-    return EmbeddedEngine(StoreSource(nquads, extra=tuple(extra)), workers), build_id, "embedded Oxigraph (in memory)"
+    return EmbeddedEngine(StoreSource(nquads, extra=tuple(extra)), workers, spares), build_id, "embedded Oxigraph (in memory)"
 
 
 def fail(message: str) -> int:

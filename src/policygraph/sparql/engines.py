@@ -151,21 +151,27 @@ class _Worker:
 
 @dataclass
 class EmbeddedEngine:
-    """A small pool of worker processes, each with the whole store; one query per worker at a time."""
+    """A small pool of worker processes, each with the whole store; one query per worker at a time.
+
+    ``spares`` workers are loaded but idle: a killed worker's place is taken by a spare at once, and
+    the successor loads in the background as the next spare (a reload takes seconds on a large
+    store, and without a spare the pool runs one worker short all that time)."""
     source: StoreSource
     workers: int = 2
+    spares: int = 0
     start_timeout: float = 300.0
     _idle: queue.Queue = field(default_factory=queue.Queue, init=False)
+    _spare: queue.Queue = field(default_factory=queue.Queue, init=False)
     _ctx: object = field(default=None, init=False)
     triples: int = field(default=0, init=False)
     _closed: bool = field(default=False, init=False)
 
     def __post_init__(self):
         self._ctx = mp.get_context("spawn")  # no fork: the parent may hold threads and a store
-        started = [self._spawn() for _ in range(self.workers)]
-        for w in started:
+        started = [self._spawn() for _ in range(self.workers + self.spares)]
+        for i, w in enumerate(started):
             self._await_ready(w)
-            self._idle.put(w)
+            (self._idle if i < self.workers else self._spare).put(w)
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()
@@ -185,9 +191,16 @@ class EmbeddedEngine:
         self.triples = detail
 
     def _replace(self, w: _Worker) -> None:
-        """Kill a worker and start its successor in the background, so the caller returns at once."""
+        """Kill a worker, put a spare in its place, and start a successor in the background (as the
+        next spare, or as the worker itself when there was no spare), so the caller returns at once."""
         w.process.kill()
         w.process.join(timeout=5)
+        w.conn.close()
+        try:
+            self._idle.put(self._spare.get_nowait())
+            successor_pool = self._spare
+        except queue.Empty:
+            successor_pool = self._idle
 
         def start():
             if self._closed:
@@ -200,7 +213,7 @@ class EmbeddedEngine:
             if self._closed:
                 new.process.kill()
             else:
-                self._idle.put(new)
+                successor_pool.put(new)
 
         threading.Thread(target=start, daemon=True).start()
 
@@ -283,12 +296,13 @@ class EmbeddedEngine:
 
     def close(self) -> None:
         self._closed = True
-        while True:
-            try:
-                w = self._idle.get_nowait()
-            except queue.Empty:
-                break
-            w.process.kill()
+        for pool in (self._idle, self._spare):
+            while True:
+                try:
+                    w = pool.get_nowait()
+                except queue.Empty:
+                    break
+                w.process.kill()
 
 
 # ------------------------------------------------------------------ a remote SPARQL 1.1 endpoint
