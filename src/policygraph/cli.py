@@ -100,7 +100,7 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         store = args.store or env("STORE")
         workers = args.workers or env("WORKERS", 2, int)
-        spares = args.spare_workers if args.spare_workers is not None else env("SPARE_WORKERS", 1, int)
+        spares = args.spare_workers if args.spare_workers is not None else env("SPARE_WORKERS", 0, int)
         settings = Settings(
             query_timeout=args.query_timeout or env("QUERY_TIMEOUT", 10.0, float),
             queue_timeout=args.queue_timeout or env("QUEUE_TIMEOUT", 10.0, float),
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
                                    "on-disk Oxigraph store; http(s)://… = a remote SPARQL 1.1 query endpoint")
     s.add_argument("--workers", type=int, help="query worker processes for the embedded store (default 2)")
     s.add_argument("--spare-workers", type=int,
-                   help="loaded, idle workers that take a killed worker's place at once (default 1; each holds the store)")
+                   help="loaded, idle workers that take a killed worker's place at once (default 0; each holds the store)")
     s.add_argument("--query-timeout", type=float, help="seconds a query may run (default 10)")
     s.add_argument("--queue-timeout", type=float,
                    help="seconds a request may wait for a free query worker before a 503 (default 10)")
