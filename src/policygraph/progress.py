@@ -54,13 +54,11 @@ class Progress:
         else:
             print(self.line(), file=self.stream, flush=True)
 
-    def finish(self, count: float | None = None, note: str = "") -> None:
+    def finish(self, count: float | None = None) -> None:
         if count is not None:
             self.count = count
         if self.total:
             self.done = self.total
-        if note:
-            self.note = note
         if self.enabled:
             self._write(end="\n")
 

@@ -89,21 +89,21 @@ class _CountingReader:
         return chunk
 
 
-def read_graphs(files: list[Path], log=print) -> dict:
+def read_graphs(files: list[Path]) -> dict:
     """Triples by graph from RDF files of any syntax (a triples-only file goes to graph/extra/<stem>),
     with a progress bar over the bytes read."""
     from .progress import Progress
-    from .sparql.engines import EXTRA_GRAPH
+    from .sparql.engines import rdf_file_format
 
     graphs: dict = {}
     total = sum(f.stat().st_size for f in files)
     bar = Progress("reading", total=total, unit="triples", enabled=total > 20_000_000)
     done, triples = 0, 0
     for f in files:
-        fmt = ox.RdfFormat.from_extension(f.suffix.lstrip("."))
-        if fmt is None:
-            raise ServeError(f"{f}: unknown RDF syntax for extension {f.suffix!r}")
-        target = None if fmt.supports_datasets else ox.NamedNode(EXTRA_GRAPH + f.stem)
+        try:
+            fmt, target = rdf_file_format(f)
+        except ValueError as e:
+            raise ServeError(str(e)) from None
         reader = _CountingReader(f)
         try:
             for q in ox.parse(reader, format=fmt):
@@ -123,7 +123,7 @@ def read_graphs(files: list[Path], log=print) -> dict:
 def load_remote(files: list[Path], target: str, log=print) -> LoadReport:
     """Push every named graph to a SPARQL 1.1 Graph Store HTTP Protocol endpoint (PUT ?graph=IRI),
     one whole graph per request: splitting a graph would split its blank nodes too."""
-    graphs = read_graphs(files, log)
+    graphs = read_graphs(files)
     total, want = 0, sum(len(t) for t in graphs.values())
     start = time.monotonic()
     for i, (graph, triples) in enumerate(sorted(graphs.items(), key=lambda kv: str(kv[0])), 1):

@@ -99,6 +99,15 @@ def render(res, job: Job) -> Result:
 EXTRA_GRAPH = "https://w3id.org/policygraph/graph/extra/"
 
 
+def rdf_file_format(f: Path) -> tuple[ox.RdfFormat, ox.NamedNode | None]:
+    """A file's RDF syntax (by extension) and, for a triples-only syntax, the graph its triples go
+    to (graph/extra/<file stem>); None for a dataset syntax, whose quads keep their graphs."""
+    fmt = ox.RdfFormat.from_extension(f.suffix.lstrip("."))
+    if fmt is None:
+        raise ValueError(f"{f}: unknown RDF syntax for extension {f.suffix!r}")
+    return fmt, None if fmt.supports_datasets else ox.NamedNode(EXTRA_GRAPH + f.stem)
+
+
 @dataclass(frozen=True)
 class StoreSource:
     """Where a worker gets its data: a dump to load in memory (plus extra RDF files), or an on-disk
@@ -112,10 +121,7 @@ class StoreSource:
             return ox.Store.read_only(str(self.path))
         store = ox.Store()
         for f in ((self.path,) if self.path else ()) + self.extra:
-            fmt = ox.RdfFormat.from_extension(f.suffix.lstrip("."))
-            if fmt is None:
-                raise ValueError(f"{f}: unknown RDF syntax for extension {f.suffix!r}")
-            graph = None if fmt.supports_datasets else ox.NamedNode(EXTRA_GRAPH + f.stem)
+            fmt, graph = rdf_file_format(f)
             store.bulk_load(path=str(f), format=fmt, to_graph=graph)
         return store
 
@@ -252,7 +258,7 @@ class EmbeddedEngine:
         (the hop cost more than the pipe on sub-millisecond queries). ``wait`` bounds the wait for
         a free worker (default: ``timeout``)."""
         wait = timeout if wait is None else wait
-        w = await self._acquire(time.monotonic() + wait, wait)
+        w = await self._acquire(wait)
         loop = asyncio.get_running_loop()
         answered = loop.create_future()
         fd = w.conn.fileno()
@@ -278,16 +284,17 @@ class EmbeddedEngine:
         self._idle.put(w)
         return self._answer(status, payload)
 
-    async def _acquire(self, deadline: float, timeout: float) -> _Worker:
+    async def _acquire(self, wait: float) -> _Worker:
         """An idle worker, polling briefly while all are busy (cancellation-safe: nothing is held
         while waiting)."""
+        deadline = time.monotonic() + wait
         pause = 0.001
         while True:
             try:
                 return self._idle.get_nowait()
             except queue.Empty:
                 if time.monotonic() >= deadline:
-                    raise self._busy(timeout) from None
+                    raise self._busy(wait) from None
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 0.02)
 
