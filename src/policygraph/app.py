@@ -9,7 +9,7 @@ is unavailable or the query ran out of time.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 import pyoxigraph as ox
@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import __version__
 from .sparql.engines import EngineUnavailable, Job, QueryError, QueryTimeout
 from .sparql.formats import GRAPH_FORMATS, SOLUTION_FORMATS, NotAcceptable, negotiate
-from .sparql.inspect import inspect
+from .sparql.inspect import Limits, QueryTooComplex, inspect
 
 TEXT_TYPES = ("text/", "application/sparql-results+xml", "application/sparql-results+json", "application/n-triples",
               "application/ld+json", "application/rdf+xml")
@@ -35,6 +35,7 @@ class Settings:
     max_rows: int = 10_000               # rows (or triples) in one answer
     max_body: int = 1 << 20              # bytes of a POST body
     service_allow: tuple[str, ...] = ()  # endpoint IRI prefixes SERVICE may call; empty: none
+    limits: Limits = field(default_factory=Limits)  # query size, nesting and tokens before any parser
     cache_seconds: int = 300
     build_id: str = "dev"                # ties ETags to the dataset's build
     store_description: str = "embedded Oxigraph (in memory)"
@@ -137,16 +138,24 @@ async def parse_request(request: Request, settings: Settings) -> SparqlRequest:
 
 
 def check_query(query: str, settings: Settings):
-    info = inspect(query)
+    """Refuse, before any engine sees it, what the endpoint never runs: text that could crash or stall
+    a parser, updates, pragmas that fetch from the web, and SERVICE to an endpoint not allowed."""
+    try:
+        info = inspect(query, settings.limits)
+    except QueryTooComplex as e:
+        raise ApiError(400, "query too complex", str(e)) from None
     if info.is_update:
         raise ApiError(403, "updates are not allowed", "this endpoint is read-only; SPARQL Update is refused")
     if info.form is None:
         raise ApiError(400, "bad query", "no SELECT, ASK, CONSTRUCT or DESCRIBE found")
+    if info.pragma:
+        raise ApiError(403, "pragma not allowed", f"{info.pragma}: engine pragmas are not SPARQL 1.1 and are refused")
     for target in info.service_iris:
         if not target.startswith(("http://", "https://")) or not target.startswith(settings.service_allow or ("\0",)):
             raise ApiError(403, "SERVICE not allowed",
-                           f"SERVICE {target or '(missing)'} is not on this server's allow-list"
-                           + ("" if settings.service_allow else " (federated queries are disabled)"))
+                           f"SERVICE {target or '(not a literal IRI)'} is not on this server's allow-list"
+                           + ("" if settings.service_allow else " (federated queries are disabled)")
+                           + ("" if target else "; write the endpoint as a full <IRI> after the keyword SERVICE"))
     return info
 
 

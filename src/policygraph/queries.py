@@ -23,7 +23,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import yaml
 
-from .sparql.inspect import inspect
+from .sparql.inspect import QueryTooComplex, inspect
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _PARAM = re.compile(r"[?$](__?)([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*)")
@@ -226,7 +226,10 @@ def _enums(meta: dict) -> dict[str, tuple[str, ...]]:
 def load_query(path: Path) -> NamedQuery:
     text = path.read_text(encoding="utf-8")
     meta, body = _header(text, path)
-    info = inspect(body)
+    try:
+        info = inspect(body)
+    except QueryTooComplex as e:
+        raise QueryFileError(f"{path}: {e}") from None
     if info.form is None or info.is_update:
         raise QueryFileError(f"{path}: not a SPARQL query (no SELECT, ASK, CONSTRUCT or DESCRIBE)")
     if info.service_iris:
