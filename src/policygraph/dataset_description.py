@@ -11,7 +11,7 @@ from fastapi import Request
 
 from .build import DUMPS
 from .ids import ID
-from .pages import LICENCE_NOTE_EN, LICENCE_NOTE_JA, LICENCE_URL, layout
+from .pages import LICENCE_NOTE_EN, LICENCE_NOTE_JA, LICENCE_URL, layout, link
 
 NS = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "void": "http://rdfs.org/ns/void#",
@@ -114,7 +114,7 @@ def html_page(graph: list[ox.Triple], lang: str) -> str:
                for t in graph if t.predicate.value == NS["void"] + "subset"]
     dists = [t.object.value for t in graph if t.predicate.value == NS["dcat"] + "distribution"]
     dist_rows = "".join(
-        f'<tr><td><a href="{escape(d.split("#")[0])}">{escape(d.split("/")[-1].split("#")[0])}</a></td>'
+        f'<tr><td>{link(d.split("#")[0], d.split("/")[-1].split("#")[0])}</td>'
         f'<td>{escape(values(NS["dcterms"] + "format", d)[0].value)}</td>'
         f'<td class="num">{int(values(NS["dcat"] + "byteSize", d)[0].value):,}</td></tr>' for d in dists)
     graph_rows = "".join(f'<tr><td id="graph-{escape(g.rsplit("graph/", 1)[-1])}"><code>{escape(g)}</code></td>'
@@ -122,7 +122,7 @@ def html_page(graph: list[ox.Triple], lang: str) -> str:
     endpoint = values(NS["void"] + "sparqlEndpoint")[0].value
     examples = "".join(f'<li><a href="/id/{escape(e)}">{escape(e)}</a></li>' for e in EXAMPLES)
     body = f"""<h1>{escape(text(NS['dcterms'] + 'title'))}</h1><p>{escape(text(NS['dcterms'] + 'description'))}</p>
-<dl><dt>SPARQL endpoint</dt><dd><a href="{escape(endpoint)}">{escape(endpoint)}</a> (<a href="/query">query page</a>)</dd>
+<dl><dt>SPARQL endpoint</dt><dd>{link(endpoint, endpoint)} (<a href="/query">query page</a>)</dd>
 <dt>Licence</dt><dd><a href="{LICENCE_URL}">CC BY 4.0</a> — {escape(text(NS['dcterms'] + 'rights'))}</dd>
 <dt>Modified</dt><dd>{escape(text(NS['dcterms'] + 'modified'))}</dd>
 <dt>Machine-readable</dt><dd><a href="/dataset?format=ttl">Turtle</a> · <a href="/dataset?format=jsonld">JSON-LD</a></dd></dl>

@@ -6,7 +6,11 @@ and without JavaScript except the SPARQL query page, whose script the app also s
 
 from __future__ import annotations
 
+import re
 from html import escape
+from urllib.parse import urlsplit
+
+from .ids import BASE, GRAPH, ID
 
 LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
 LICENCE_NOTE_JA = (
@@ -27,8 +31,40 @@ T = {  # interface strings
     "provenance": ("出典", "Provenance"), "budget": ("予算額（千円）", "Budget (thousand yen)"),
     "formats": ("他の形式", "Other formats"), "licence": ("ライセンス", "Licence"), "year": ("年度", "Fiscal year"),
     "more": ("次へ", "Next"), "prev": ("前へ", "Previous"), "notfound": ("見つかりません", "Not found"),
+    "badrequest": ("不正なリクエスト", "Bad request"),
     "general": ("うち一般財源", "of which general revenue"), "run": ("実行", "Run"), "examples": ("例", "Examples"),
 }
+
+
+_UNSAFE_IN_HREF = re.compile(r"[\x00-\x20\x7f-\x9f\\\s]")  # controls, whitespace, backslash: browsers rewrite these
+
+
+def safe_href(iri: str) -> str | None:
+    """Where a link to ``iri`` may point, or None when it must be shown as text.
+
+    Our own IRIs map to this host's pages (/id/…, /ontology#…, /shapes#…, /dataset#graph-…);
+    other absolute http(s) IRIs stay as they are. Anything else (javascript:, data:, urn:,
+    mailto:, relative references, IRIs with control characters or whitespace) is None.
+    """
+    if not isinstance(iri, str) or _UNSAFE_IN_HREF.search(iri):
+        return None
+    try:
+        parts = urlsplit(iri)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    for prefix, here in ((str(ID), "/id/"), (BASE + "def#", "/ontology#"), (BASE + "shapes#", "/shapes#"),
+                         (str(GRAPH), "/dataset#graph-")):
+        if iri.startswith(prefix):
+            return here + iri[len(prefix):]
+    return {BASE + "def": "/ontology", BASE + "shapes": "/shapes"}.get(iri, iri)
+
+
+def link(iri: str, text: str) -> str:
+    """``text`` (plain, escaped here) as a link to ``iri`` when that is safe to follow, else as text alone."""
+    href = safe_href(iri)
+    return f'<a href="{escape(href)}">{escape(text)}</a>' if href else escape(text)
 
 
 def t(key: str, lang: str) -> str:

@@ -8,7 +8,7 @@ from html import escape
 from fastapi import Request
 
 from .ids import GRAPH
-from .pages import layout
+from .pages import layout, link
 
 
 def _anchor(iri: str) -> str:
@@ -33,11 +33,11 @@ async def render(request: Request, kind: str, lang: str) -> str:
         chosen = [v["value"] for v in vals if v.get("xml:lang") == want]
         return chosen[0] if chosen else ""
 
-    def link(v):
+    def term_link(v):
         iri = v["value"]
         if iri.startswith("https://w3id.org/policygraph/def#"):
             return f'<a href="#{escape(_anchor(iri))}">{escape(_short(iri))}</a>'
-        return f'<a href="{escape(iri)}">{escape(_short(iri))}</a>'
+        return link(iri, _short(iri))
 
     sections = {"http://www.w3.org/2002/07/owl#Class": ("クラス", "Classes"),
                 "http://www.w3.org/2002/07/owl#ObjectProperty": ("オブジェクトプロパティ", "Object properties"),
@@ -56,7 +56,7 @@ async def render(request: Request, kind: str, lang: str) -> str:
                      ("definition", f"{escape(pick(d['skos:definition'], main))}<br><small>{escape(pick(d['skos:definition'], other))}</small>")]
             for key in ("rdfs:subClassOf", "rdfs:subPropertyOf", "rdfs:domain", "rdfs:range", "owl:inverseOf", "owl:disjointWith"):
                 if d.get(key):
-                    rows_.append((key, ", ".join(link(v) for v in d[key] if v["type"] == "uri")))
+                    rows_.append((key, ", ".join(term_link(v) for v in d[key] if v["type"] == "uri")))
             table = "".join(f"<tr><th>{escape(k)}</th><td>{v}</td></tr>" for k, v in rows_)
             out.append(f'<h3 id="{escape(_anchor(iri))}"><code>{escape(_short(iri))}</code></h3>'
                        f'<p class="iri"><code>{escape(iri)}</code></p><table class="props">{table}</table>')

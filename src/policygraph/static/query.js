@@ -8,13 +8,27 @@
   const downloads = document.getElementById("downloads");
   document.getElementById("examples").addEventListener("change", (e) => { text.value = examples[e.target.value]; });
 
+  // Where a link to an IRI may point (as pages.safe_href does on the server): our own IRIs on this
+  // host, other http(s) IRIs as they are; null for anything else (javascript:, data:, urn:, …).
+  const OWN = [["https://w3id.org/policygraph/id/", "/id/"], ["https://w3id.org/policygraph/def#", "/ontology#"],
+               ["https://w3id.org/policygraph/shapes#", "/shapes#"], ["https://w3id.org/policygraph/graph/", "/dataset#graph-"]];
+  function safeHref(iri) {
+    if (typeof iri !== "string" || /[\u0000-\u0020\u007f-\u009f\\\s]/.test(iri)) return null;
+    let url;
+    try { url = new URL(iri); } catch (e) { return null; }
+    if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+    if (!/^https?:\/\/[^\/?#]/i.test(iri)) return null;  // absolute with a host, as on the server ("https:x" is not)
+    for (const [prefix, here] of OWN) if (iri.startsWith(prefix)) return here + iri.slice(prefix.length);
+    return iri;
+  }
+
   function cell(term) {
     if (!term) return document.createTextNode("");
     if (term.type === "uri") {
+      const href = safeHref(term.value);
+      if (href === null) return document.createTextNode(term.value);
       const a = document.createElement("a");
-      const local = term.value.startsWith("https://w3id.org/policygraph/id/")
-        ? "/id/" + term.value.slice("https://w3id.org/policygraph/id/".length) : term.value;
-      a.href = local; a.textContent = term.value; return a;
+      a.href = href; a.textContent = term.value; return a;
     }
     return document.createTextNode(term.value + (term["xml:lang"] ? " @" + term["xml:lang"] : ""));
   }
@@ -35,7 +49,7 @@
     const q = encodeURIComponent(text.value);
     for (const [fmt, label] of [["csv", "CSV"], ["tsv", "TSV"], ["json", "JSON"], ["xml", "XML"]]) {
       const a = document.createElement("a");
-      a.href = "/sparql?format=" + fmt + "&query=" + q; a.textContent = label; a.style.marginRight = "1em";
+      a.href = "/sparql?format=" + fmt + "&query=" + q; a.textContent = label;
       downloads.appendChild(a);
     }
     if ("boolean" in data) { status.textContent = String(data.boolean); return; }
