@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -19,7 +20,8 @@ from fastapi.responses import JSONResponse, Response
 
 from .ids import ID
 from .queries import NamedQuery, ParameterError
-from .sparql.engines import EngineUnavailable, Job, QueryError, QueryTimeout
+from .app import ENGINE_ERRORS, client_of, engine_problem
+from .sparql.engines import Job
 from .sparql.inspect import QueryTooComplex, inspect
 
 RESERVED = {"page", "page_size", "format"}
@@ -51,7 +53,7 @@ def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not re.fullmatch(r"[0-9]{1,7}", raw) or not low <= int(raw) <= high:  # ASCII: str.isdigit() takes '²'
         raise ApiProblem(422, "invalid parameter", f"{name}: {raw!r} must be an integer from {low} to {high}",
                          parameter=name)
     return int(raw)
@@ -94,13 +96,10 @@ async def run_named(request: Request, q: NamedQuery, values: dict[str, str] | No
     fmt = "json" if q.form in ("SELECT", "ASK") else "ntriples"
     try:
         result = await engine.arun(Job(text, fmt, max_rows=settings.max_rows), settings.query_timeout,
-                                   settings.queue_timeout)
-    except QueryError as e:
-        raise ApiProblem(400, "bad query", str(e)) from None
-    except QueryTimeout as e:
-        raise ApiProblem(504, "query timeout", str(e)) from None
-    except EngineUnavailable as e:
-        raise ApiProblem(503, "store unavailable", str(e)) from None
+                                   settings.queue_timeout, client=client_of(request), gone=request.is_disconnected)
+    except ENGINE_ERRORS as e:
+        status, error, _ = engine_problem(e)
+        raise ApiProblem(status, error, str(e)) from None
     if q.form not in ("SELECT", "ASK"):
         return {"query": q.name, "triples": result.body.decode()}, None
     doc = json.loads(result.body)
@@ -196,7 +195,7 @@ def add_query_routes(app: FastAPI, queries: dict[str, NamedQuery]) -> None:
     @app.exception_handler(ApiProblem)
     async def _problem(_, e: ApiProblem):
         return JSONResponse({"error": e.error, "detail": e.detail, **e.extra}, status_code=e.status,
-                            headers={"Retry-After": "2"} if e.status == 503 else None)
+                            headers={"Retry-After": "2"} if e.status in (429, 503) else None)
 
     @app.get("/queries", summary="The catalogue of named queries", tags=["named queries"])
     async def catalogue(request: Request):
@@ -255,7 +254,7 @@ def add_resources(app: FastAPI, queries: dict[str, NamedQuery]) -> None:
     @app.get("/api/prefectures/{code}/projects", summary="A prefecture's projects, sub-projects and initiatives "
              "with budgets", tags=["resources"])
     async def prefecture_projects(request: Request, code: str):
-        if not (len(code) == 2 and code.isdigit() and 1 <= int(code) <= 47):
+        if not (re.fullmatch(r"[0-9]{2}", code) and 1 <= int(code) <= 47):
             raise ApiProblem(404, "not found", f"no prefecture with JIS code {code!r} (01–47)")
         return await run(request, "prefecture-projects", {"pref": code}, set())
 

@@ -2,13 +2,16 @@
 
 Errors are JSON ``{"error": ..., "detail": ...}`` with the status that says whose fault it is:
 400 a bad query or parameter, 403 an update or a SERVICE call that is not allowed, 406 no
-acceptable format, 413 a body too large, 415 an unsupported content type, 503/504 the engine
-is unavailable or the query ran out of time.
+acceptable format, 408 a body too slow, 413 a body too large, 415 an unsupported content type,
+503/504 the engine is unavailable or the query ran out of time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
+import math
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
@@ -20,7 +23,17 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
-from .sparql.engines import EngineUnavailable, Job, QueryError, QueryTimeout
+from .http_limits import install as install_http_limits
+from .logs import RequestLog
+from .sparql.engines import (
+    ClientBusy,
+    ClientGone,
+    EngineUnavailable,
+    Job,
+    QueryError,
+    QueryMemoryLimit,
+    QueryTimeout,
+)
 from .sparql.formats import GRAPH_FORMATS, SOLUTION_FORMATS, NotAcceptable, negotiate
 from .sparql.inspect import Limits, QueryTooComplex, inspect
 
@@ -31,14 +44,33 @@ TEXT_TYPES = ("text/", "application/sparql-results+xml", "application/sparql-res
 @dataclass
 class Settings:
     query_timeout: float = 10.0          # seconds; a request may ask for less, never more
+    min_query_timeout: float = 1.0       # seconds; a request asking for less gets this (no pool drain by tiny limits)
     queue_timeout: float = 10.0          # seconds a request waits for a free query worker (then 503)
     max_rows: int = 10_000               # rows (or triples) in one answer
     max_body: int = 1 << 20              # bytes of a POST body
+    header_timeout: float = 10.0         # seconds for a request's headers (else 408 and the connection closed)
+    body_timeout: float = 30.0           # seconds for a POST body (else 408)
     service_allow: tuple[str, ...] = ()  # endpoint IRI prefixes SERVICE may call; empty: none
     limits: Limits = field(default_factory=Limits)  # query size, nesting and tokens before any parser
     cache_seconds: int = 300
     build_id: str = "dev"                # ties ETags to the dataset's build
     store_description: str = "embedded Oxigraph (in memory)"
+
+    def __post_init__(self):
+        """Refuse settings the service cannot honour, naming the setting (the CLI exits 2)."""
+        for name in ("query_timeout", "min_query_timeout", "queue_timeout", "header_timeout", "body_timeout"):
+            value = getattr(self, name, None)
+            if value is not None and not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+        if self.min_query_timeout > self.query_timeout:
+            raise ValueError(f"min_query_timeout ({self.min_query_timeout:g} s) is more than query_timeout "
+                             f"({self.query_timeout:g} s)")
+        for name in ("max_rows", "max_body"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive whole number, not {getattr(self, name)!r}")
+        for prefix in self.service_allow:
+            if not prefix.startswith(("http://", "https://")) or len(prefix) < len("http://x"):
+                raise ValueError(f"SERVICE allow-list entry {prefix!r} is not an http(s) IRI prefix")
 
 
 class ApiError(Exception):
@@ -84,16 +116,21 @@ def _decode(body: bytes, what: str) -> str:
         raise ApiError(400, "bad request", f"{what} is not valid UTF-8 (byte {e.start})") from None
 
 
-async def _body(request: Request, limit: int) -> bytes:
+async def _body(request: Request, limit: int, timeout: float = 30.0) -> bytes:
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise ApiError(413, "request body too large", f"{declared} bytes; the limit is {limit}")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "request body too large", f"more than {limit} bytes")
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(timeout):  # a client that sends its body slowly holds no worker for long
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise ApiError(413, "request body too large", f"more than {limit} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ApiError(408, "request timeout", f"the request body did not arrive within {timeout:g} s "
+                       f"({size} bytes came)", {"Connection": "close"}) from None
     return b"".join(chunks)
 
 
@@ -109,7 +146,7 @@ async def parse_request(request: Request, settings: Settings) -> SparqlRequest:
     body_query = None
     if request.method == "POST":
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        body = await _body(request, settings.max_body)
+        body = await _body(request, settings.max_body, settings.body_timeout)
         if ctype == "application/x-www-form-urlencoded":
             params += _params(_decode(body, "the form body"), "the form body")
         elif ctype == "application/sparql-query":
@@ -126,15 +163,38 @@ async def parse_request(request: Request, settings: Settings) -> SparqlRequest:
         if query is not None:
             raise ApiError(400, "bad request", "a query in the body and a query parameter: give one")
         query = body_query
-    timeout = _one(params, "timeout")
-    if timeout is not None:
+    raw_timeout, timeout = _one(params, "timeout"), None
+    if raw_timeout is not None:
         try:
-            timeout = float(timeout)
-            assert timeout > 0
-        except (ValueError, AssertionError):
-            raise ApiError(400, "bad request", f"timeout: {timeout!r} is not a positive number of seconds") from None
+            timeout = float(raw_timeout)
+        except ValueError:
+            timeout = math.nan
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise ApiError(400, "bad request", f"timeout: {raw_timeout!r} is not a positive number of seconds")
     formats = tuple(v for k, v in params if k in ("format", "output", "results") and v)
     return SparqlRequest(query, _iris(params, "default-graph-uri"), _iris(params, "named-graph-uri"), formats, timeout)
+
+
+ENGINE_ERRORS = (QueryError, QueryMemoryLimit, QueryTimeout, ClientGone, EngineUnavailable)
+
+
+def engine_problem(e: Exception) -> tuple[int, str, dict]:
+    """The status, error name and headers for an engine's exception: the same on every route."""
+    if isinstance(e, QueryError | QueryMemoryLimit):
+        return 400, "bad query" if isinstance(e, QueryError) else "query memory limit", {}
+    if isinstance(e, QueryTimeout):
+        return 504, "query timeout", {}
+    if isinstance(e, ClientGone):
+        return 499, "client closed request", {}
+    if isinstance(e, ClientBusy):
+        return 429, "too many requests", {"Retry-After": "2"}
+    return 503, "store unavailable", {"Retry-After": "2"}
+
+
+def client_of(request: Request) -> str | None:
+    """Whose share of the query pool a request counts to: its address (uvicorn puts a trusted
+    proxy's X-Forwarded-For there)."""
+    return request.client.host if request.client else None
 
 
 def check_query(query: str, settings: Settings):
@@ -188,6 +248,8 @@ def create_app(engine, settings: Settings | None = None, queries: dict | None = 
     app.state.engine, app.state.settings = engine, settings
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["*"], expose_headers=["ETag", "X-Result-Truncated", "X-Result-Rows", "Link"])
+    install_http_limits(app)  # HEAD as GET, security headers: outside every other layer
+    app.add_middleware(RequestLog)  # outermost: one log line per request, whatever answered it
 
     @app.exception_handler(ApiError)
     async def _api_error(_, e: ApiError):
@@ -202,13 +264,18 @@ def create_app(engine, settings: Settings | None = None, queries: dict | None = 
         return error_response(400, "bad request", "; ".join(str(x.get("msg")) for x in e.errors()))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_, e: Exception):  # a bug of ours: still JSON, still says what happened
+    async def _unexpected(request: Request, e: Exception):  # a bug of ours: logged, still JSON
+        logging.getLogger("policygraph.http").error("unexpected error", exc_info=e, extra={
+            "event": "error", "method": request.method, "path": request.url.path})
         return error_response(500, "internal error", f"{type(e).__name__}: {e}")
 
-    @app.get("/health", summary="Liveness and store size")
+    @app.get("/health", summary="Liveness, the query pool and the store")
     async def health():
-        return {"status": "ok", "version": __version__, "store": settings.store_description,
-                "triples": getattr(engine, "triples", None), "build": settings.build_id}
+        """``degraded`` while the pool has fewer live workers than configured (one is restarting)."""
+        pool = engine.status() if hasattr(engine, "status") else None
+        degraded = pool is not None and pool["live"] < pool["configured"]
+        return {"status": "degraded" if degraded else "ok", "version": __version__, "store": settings.store_description,
+                "triples": getattr(engine, "triples", None), "build": settings.build_id, "workers": pool}
 
     async def sparql(request: Request):
         req = await parse_request(request, settings)
@@ -225,20 +292,20 @@ def create_app(engine, settings: Settings | None = None, queries: dict | None = 
             fmt = negotiate(offered, request.headers.get("accept"), req.formats)
         except NotAcceptable as e:
             raise ApiError(406, "not acceptable", str(e), vary) from None
-        timeout = min(req.timeout or settings.query_timeout, settings.query_timeout)
+        timeout = max(settings.min_query_timeout, min(req.timeout or settings.query_timeout, settings.query_timeout))
         job = Job(req.query, fmt.name, req.default_graphs, req.named_graphs, settings.max_rows)
         etag = '"' + hashlib.sha256(repr((settings.build_id, job)).encode()).hexdigest()[:32] + '"'
-        headers = {**vary, "ETag": etag, "Cache-Control": f"public, max-age={settings.cache_seconds}"}
+        headers = {**vary, "ETag": etag, "Cache-Control": f"public, max-age={settings.cache_seconds}",
+                   "X-Query-Timeout": f"{timeout:g}"}
         if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
             return Response(status_code=304, headers=headers)
+        request.state.query_hash = hashlib.sha256(req.query.encode()).hexdigest()[:16]
         try:
-            result = await engine.arun(job, timeout, settings.queue_timeout)
-        except QueryError as e:
-            raise ApiError(400, "bad query", str(e)) from None
-        except QueryTimeout as e:
-            raise ApiError(504, "query timeout", str(e)) from None
-        except EngineUnavailable as e:
-            raise ApiError(503, "store unavailable", str(e), {"Retry-After": "2"}) from None
+            result = await engine.arun(job, timeout, settings.queue_timeout, client=client_of(request),
+                                       gone=request.is_disconnected)
+        except ENGINE_ERRORS as e:
+            status, error, extra = engine_problem(e)
+            raise ApiError(status, error, str(e), extra) from None
         if result.truncated:
             headers["X-Result-Truncated"] = f"true; limit={settings.max_rows}"
         if result.rows is not None:

@@ -93,24 +93,42 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import Settings, create_app
+    from .http_limits import deadline_protocol
+    from .logs import configure as configure_logs
+    from .sparql.engines import WorkerLimits
     from .queries import QueryFileError, load_queries
     from .serve import ServeError, env, fail, make_engine
 
     root = _root(args)
+
+    def setting(given, name: str, default, cast=str):  # an option given as 0 is 0, not the default
+        return given if given is not None else env(name, default, cast)
+
     try:
         store = args.store or env("STORE")
-        workers = args.workers or env("WORKERS", 2, int)
-        spares = args.spare_workers if args.spare_workers is not None else env("SPARE_WORKERS", 0, int)
+        workers = setting(args.workers, "WORKERS", 2, int)
+        spares = setting(args.spare_workers, "SPARE_WORKERS", 0, int)
         settings = Settings(
-            query_timeout=args.query_timeout or env("QUERY_TIMEOUT", 10.0, float),
-            queue_timeout=args.queue_timeout or env("QUEUE_TIMEOUT", 10.0, float),
-            max_rows=args.max_rows or env("MAX_ROWS", 10_000, int),
+            query_timeout=setting(args.query_timeout, "QUERY_TIMEOUT", 10.0, float),
+            min_query_timeout=setting(args.min_query_timeout, "MIN_QUERY_TIMEOUT", 1.0, float),
+            queue_timeout=setting(args.queue_timeout, "QUEUE_TIMEOUT", 10.0, float),
+            max_rows=setting(args.max_rows, "MAX_ROWS", 10_000, int),
+            header_timeout=env("HEADER_TIMEOUT", 10.0, float), body_timeout=env("BODY_TIMEOUT", 30.0, float),
             service_allow=tuple(args.allow_service or [p for p in (env("SERVICE_ALLOW", "") or "").split(",") if p]),
         )
+        host = setting(args.host, "HOST", "127.0.0.1")
+        port = setting(args.port, "PORT", 8000, int)
+        memory = setting(args.memory_limit, "MEMORY_LIMIT", 1024, int)
+        share = setting(args.client_share, "CLIENT_SHARE", None, int)
+        if workers < 1 or spares < 0 or memory < 64 or (share is not None and share < 0):
+            raise ValueError("--workers must be at least 1, --spare-workers at least 0, --memory-limit at least "
+                             "64 (MiB) and --client-share at least 0")
         queries = load_queries(root / "queries")  # a broken query file stops the start, naming the file
+        configure_logs(env("LOG_LEVEL", "info"))
         engine, settings.build_id, settings.store_description = make_engine(
             store, root, root / "dist", workers, extra=tuple(Path(g) for g in args.graph), only_extra=args.only_graphs,
-            spares=spares)
+            spares=spares, limits=WorkerLimits(memory << 20, network=bool(settings.service_allow)),
+            client_share=share if share != 0 else workers)
     except QueryFileError as e:
         return fail(str(e))
     except ServeError as e:
@@ -120,13 +138,16 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     except (CrossCheckError, InconsistencyError) as e:
         return fail(str(e))
-    host = args.host or env("HOST", "127.0.0.1")
-    port = args.port or env("PORT", 8000, int)
+    except ValueError as e:  # a setting out of range, named by Settings or above
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print(f"serving {settings.store_description} at http://{host}:{port}/sparql "
           f"(timeout {settings.query_timeout:g} s, at most {settings.max_rows:,} rows)")
     try:
         dist = None if (store or "").startswith(("http://", "https://")) or args.only_graphs else root / "dist"
-        uvicorn.run(create_app(engine, settings, queries, dist), host=host, port=port, log_level=env("LOG_LEVEL", "info"))
+        uvicorn.run(create_app(engine, settings, queries, dist), host=host, port=port, log_level=env("LOG_LEVEL", "info"),
+                    access_log=False,  # logs.RequestLog writes one structured line per request
+                    http=deadline_protocol(settings.header_timeout, settings.body_timeout))
     finally:
         engine.close()
     return 0
@@ -179,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
 
     s = sub.add_parser("serve", help="serve the graph: SPARQL endpoint (and, later, the API and Linked Data pages)",
                        description="Options override the environment variables POLICYGRAPH_STORE, _HOST, _PORT, "
-                                   "_WORKERS, _SPARE_WORKERS, _QUERY_TIMEOUT, _QUEUE_TIMEOUT, _MAX_ROWS, _SERVICE_ALLOW (comma-separated), _LOG_LEVEL.")
+                                   "_WORKERS, _SPARE_WORKERS, _QUERY_TIMEOUT, _MIN_QUERY_TIMEOUT, _QUEUE_TIMEOUT, _MAX_ROWS, _MEMORY_LIMIT, _CLIENT_SHARE, "
+                                   "_SERVICE_ALLOW (comma-separated), _HEADER_TIMEOUT, _BODY_TIMEOUT, _LOG_LEVEL.")
     s.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="port (default 8000)")
     s.add_argument("--store", help="where queries run: omitted = embedded Oxigraph in memory; a directory = an "
@@ -188,6 +210,13 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--spare-workers", type=int,
                    help="loaded, idle workers that take a killed worker's place at once (default 0; each holds the store)")
     s.add_argument("--query-timeout", type=float, help="seconds a query may run (default 10)")
+    s.add_argument("--min-query-timeout", type=float,
+                   help="a request's ?timeout below this is raised to it (default 1 s): tiny limits cannot drain the pool")
+    s.add_argument("--memory-limit", type=int, metavar="MIB",
+                   help="memory one query may add to its worker before it is stopped (default 1024 MiB)")
+    s.add_argument("--client-share", type=int, metavar="N",
+                   help="query workers one client address may hold at once, counting reloads after its stopped "
+                        "queries (default: all but one; 0 = no limit)")
     s.add_argument("--queue-timeout", type=float,
                    help="seconds a request may wait for a free query worker before a 503 (default 10)")
     s.add_argument("--max-rows", type=int, help="rows or triples in one answer (default 10000)")

@@ -21,13 +21,15 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from .build import DUMPS
-from .ids import BASE, GRAPH, ID
-from .pages import bar_chart, layout, t
-from .sparql.engines import EngineUnavailable, Job, QueryError, QueryTimeout
+from .ids import GRAPH, ID
+from .pages import bar_chart, layout, link, t
+from .app import ENGINE_ERRORS, client_of, engine_problem
+from .sparql.engines import ClientBusy, ClientGone, Job, QueryTimeout
 from .sparql.formats import GRAPH_FORMATS, NotAcceptable, negotiate
 
 HTML = "text/html"
 PAGE = 100
+MAX_PAGE = 10_000  # OFFSET up to a million statements: deeper than any resource here, cheap for the store
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9._~/-]+$")
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
@@ -46,10 +48,10 @@ async def _run(request: Request, query: str, fmt: str = "json") -> bytes:
     engine, settings = request.app.state.engine, request.app.state.settings
     try:
         result = await engine.arun(Job(query, fmt, max_rows=settings.max_rows), settings.query_timeout,
-                                   settings.queue_timeout)
-    except QueryTimeout as e:  # the same statuses as /sparql and /queries
-        raise LDProblem(504, str(e)) from None
-    except (QueryError, EngineUnavailable) as e:  # a query of ours the store refused is a fault here too
+                                   settings.queue_timeout, client=client_of(request), gone=request.is_disconnected)
+    except (QueryTimeout, ClientGone, ClientBusy) as e:  # the same statuses as /sparql and /queries
+        raise LDProblem(engine_problem(e)[0], str(e)) from None
+    except ENGINE_ERRORS as e:  # a query of ours the store refused is a fault here too
         raise LDProblem(503, str(e)) from None
     return result.body
 
@@ -60,11 +62,11 @@ async def _select(request: Request, query: str) -> list[dict]:
 
 
 class LDProblem(Exception):
-    ERRORS = {404: "not found", 503: "store unavailable", 504: "query timeout"}
+    ERRORS = {400: "invalid parameter", 404: "not found", 503: "store unavailable", 504: "query timeout"}
 
-    def __init__(self, status: int, detail: str):
+    def __init__(self, status: int, detail: str, parameter: str | None = None):
         super().__init__(detail)
-        self.status, self.detail = status, detail
+        self.status, self.detail, self.parameter = status, detail, parameter
 
 
 def _choose(request: Request) -> str:
@@ -90,13 +92,14 @@ def _link_header(path: str) -> str:
     return ", ".join(f'<{href}>; rel="alternate"; type="{mt}"' for mt, href in _alternates(path))
 
 
-def local(iri: str) -> str:
-    """Where this host serves an IRI: our own IRIs locally, others unchanged."""
-    for prefix, here in ((str(ID), "/id/"), (BASE + "def", "/ontology"), (BASE + "shapes", "/shapes"),
-                         (str(GRAPH), "/dataset#graph-")):
-        if iri.startswith(prefix):
-            return here + iri[len(prefix):].lstrip("#")
-    return iri
+def _page(request: Request) -> int:
+    """?page=, a page number from 1 to MAX_PAGE (ASCII digits only: str.isdigit() takes '²')."""
+    raw = request.query_params.get("page")
+    if raw is None:
+        return 1
+    if not re.fullmatch(r"[0-9]{1,7}", raw) or not 1 <= int(raw) <= MAX_PAGE:
+        raise LDProblem(400, f"page: {raw!r} must be an integer from 1 to {MAX_PAGE}", parameter="page")
+    return int(raw)
 
 
 class Labels:
@@ -125,8 +128,7 @@ def _short(iri: str) -> str:
 def _term_html(b: dict, labels: dict[str, str], lang: str, names: Labels) -> str:
     if b["type"] == "uri":
         v = b["value"]
-        text = labels.get(v) or names.get(v, lang)
-        return f'<a href="{escape(local(v))}">{escape(text)}</a>'
+        return link(v, labels.get(v) or names.get(v, lang))
     if b["type"] == "bnode":
         return "<em>(blank node)</em>"
     tag = f' <span class="lang">@{escape(b["xml:lang"])}</span>' if b.get("xml:lang") else ""
@@ -139,7 +141,7 @@ async def _describe(request: Request, iri: str, fmt: str) -> bytes:
 
 async def resource_page(request: Request, iri: str, path: str) -> str:
     lang, names = _lang(request), request.app.state.labels
-    page = int(request.query_params.get("page", "1")) if request.query_params.get("page", "1").isdigit() else 1
+    page = _page(request)
     out = await _select(request, f"""SELECT ?p ?o ?ol WHERE {{ <{iri}> ?p ?o .
         OPTIONAL {{ ?o rdfs:label ?ol FILTER(lang(?ol) = "{lang}") }} }} ORDER BY ?p ?o LIMIT {PAGE + 1} OFFSET {(page - 1) * PAGE}""")
     if not out and page == 1:
@@ -160,7 +162,7 @@ async def resource_page(request: Request, iri: str, path: str) -> str:
         if r["p"]["value"] in (RDF_TYPE,):
             continue
         groups[r["p"]["value"]].append(_term_html(r["o"], labels, lang, names))
-    rows = "".join(f'<tr><th><a href="{escape(local(p))}">{escape(names.get(p, lang))}</a></th>'
+    rows = "".join(f'<tr><th>{link(p, names.get(p, lang))}</th>'
                    f'<td>{"<br>".join(vs)}</td></tr>' for p, vs in groups.items())
     body = [f"<h1>{escape(title)}</h1>", f'<p class="iri"><code>{escape(iri)}</code></p>',
             f'<p class="types">{escape(t("types", lang))}: {", ".join(types)}</p>']
@@ -216,11 +218,10 @@ async def _provenance_section(request: Request, iri: str, lang: str) -> str:
         return ""
     items = []
     for r in rows:
-        doc = (f'<a href="{escape(local(r["doc"]["value"]))}">{escape(r["title"]["value"])}</a> › '
-               if "doc" in r and "title" in r else "")
-        where = escape(r["path"]["value"]) if "path" in r else escape(r["src"]["value"])
+        doc = link(r["doc"]["value"], r["title"]["value"]) + " › " if "doc" in r and "title" in r else ""
+        where = r["path"]["value"] if "path" in r else r["src"]["value"]
         quote_ = f' <q>{escape(r["quote"]["value"])}</q>' if "quote" in r else ""
-        items.append(f'<li>{doc}<a href="{escape(local(r["src"]["value"]))}">{where}</a>{quote_}</li>')
+        items.append(f'<li>{doc}{link(r["src"]["value"], where)}{quote_}</li>')
     return f'<h2>{escape(t("provenance", lang))}</h2><ul class="provenance">{"".join(items)}</ul>'
 
 
@@ -232,16 +233,24 @@ def not_found_page(iri: str, lang: str) -> str:
     return layout(t("notfound", lang), body, lang)
 
 
+def bad_request_page(detail: str, lang: str) -> str:
+    body = (f"<h1>{escape(t('badrequest', lang))}</h1><p><code>{escape(detail)}</code></p>"
+            '<p><a href="/">policygraph</a></p>')
+    return layout(t("badrequest", lang), body, lang)
+
+
 def add_linked_data_routes(app: FastAPI, dist: Path | None) -> None:
     app.state.labels = Labels()
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     @app.exception_handler(LDProblem)
     async def _ld_problem(request: Request, e: LDProblem):
-        if e.status == 404 and "text/html" in request.headers.get("accept", "text/html"):
-            return HTMLResponse(not_found_page(e.detail, _lang(request)), status_code=404)
-        return JSONResponse({"error": LDProblem.ERRORS.get(e.status, "error"), "detail": e.detail},
-                            status_code=e.status, headers={"Retry-After": "2"} if e.status == 503 else None)
+        if e.status in (400, 404) and "text/html" in request.headers.get("accept", "text/html"):
+            page = not_found_page if e.status == 404 else bad_request_page
+            return HTMLResponse(page(e.detail, _lang(request)), status_code=e.status)
+        extra = {"parameter": e.parameter} if e.parameter else {}
+        return JSONResponse({"error": LDProblem.ERRORS.get(e.status, "error"), "detail": e.detail, **extra},
+                            status_code=e.status, headers={"Retry-After": "2"} if e.status in (429, 503) else None)
 
     @app.on_event("startup")
     async def _load_labels():
@@ -260,6 +269,7 @@ def add_linked_data_routes(app: FastAPI, dist: Path | None) -> None:
     async def serve_iri(request: Request, iri: str, path: str):
         if not _SAFE_PATH.match(path.removeprefix("/")):
             raise LDProblem(404, iri)
+        _page(request)  # a bad ?page= is a 400 whatever the format
         try:
             fmt = _choose(request)
         except NotAcceptable as e:

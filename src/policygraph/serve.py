@@ -33,7 +33,7 @@ def env(name: str, default=None, cast=str):
     try:
         return cast(value)
     except ValueError:
-        raise ServeError(f"environment variable POLICYGRAPH_{name}={value!r} is not a valid {cast.__name__}") from None
+        raise ValueError(f"environment variable POLICYGRAPH_{name}={value!r} is not a valid {cast.__name__}") from None
 
 
 def current_build(root: Path, out: Path, log=print) -> dict:
@@ -156,9 +156,10 @@ def files_id(files: list[Path]) -> str:
 
 
 def make_engine(store: str | None, root: Path, out: Path, workers: int, log=print,
-                extra: tuple[Path, ...] = (), only_extra: bool = False, spares: int = 0):
+                extra: tuple[Path, ...] = (), only_extra: bool = False, spares: int = 0, **pool):
     """(engine, build id, description) for a store spec: None (in memory), a path, or an http(s) URL.
-    ``extra`` RDF files are served alongside the build (or alone, with ``only_extra``)."""
+    ``extra`` RDF files are served alongside the build (or alone, with ``only_extra``); ``pool`` goes
+    to EmbeddedEngine (limits, client_share)."""
     from .sparql.engines import EmbeddedEngine, RemoteEngine, StoreSource
 
     for f in extra:
@@ -173,17 +174,17 @@ def make_engine(store: str | None, root: Path, out: Path, workers: int, log=prin
             raise ServeError("--only-graphs needs at least one --graph FILE")
         ident = files_id(list(extra))
         log(f"serving only {len(extra)} file(s); they are not validated (run `policygraph validate FILE` first)")
-        return EmbeddedEngine(StoreSource(None, extra=tuple(extra)), workers, spares), ident, "embedded Oxigraph (extra graphs only)"
+        return EmbeddedEngine(StoreSource(None, extra=tuple(extra)), workers, spares, **pool), ident, "embedded Oxigraph (extra graphs only)"
     info = current_build(root, out, log)
     build_id = info["inputs_hash"]
     nquads = out / "policygraph.nq"
     if store:
         path = on_disk_store(Path(store), nquads, build_id, log)
-        return EmbeddedEngine(StoreSource(path, on_disk=True), workers, spares), build_id, f"embedded Oxigraph on disk ({path})"
+        return EmbeddedEngine(StoreSource(path, on_disk=True), workers, spares, **pool), build_id, f"embedded Oxigraph on disk ({path})"
     if extra:
         log(f"adding {len(extra)} extra file(s), not validated (run `policygraph validate FILE` first)")
         build_id = f"{build_id}-{files_id(list(extra))}"
-    return EmbeddedEngine(StoreSource(nquads, extra=tuple(extra)), workers, spares), build_id, "embedded Oxigraph (in memory)"
+    return EmbeddedEngine(StoreSource(nquads, extra=tuple(extra)), workers, spares, **pool), build_id, "embedded Oxigraph (in memory)"
 
 
 def fail(message: str) -> int:

@@ -10,17 +10,25 @@ killed (SIGKILL frees the CPU at once) and a fresh worker is started in the back
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing as mp
 import os
 import queue
+import signal
 import threading
 import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
 
+from . import sandbox
 from .formats import serialize_boolean, serialize_solutions, serialize_triples
+
+log = logging.getLogger("policygraph.engine")
+TICK = 0.025  # seconds between checks of a running query's memory and its client
 
 
 @dataclass(frozen=True)
@@ -126,13 +134,28 @@ class StoreSource:
         return store
 
 
-def _worker_main(conn, source: StoreSource) -> None:
+@dataclass(frozen=True)
+class WorkerLimits:
+    """What confines a query worker (sandbox.py): its network, and the memory one query may add."""
+    memory: int = 1 << 30     # bytes of resident memory a query may add to its worker's loaded store
+    network: bool = False     # True only when the operator allowed SERVICE endpoints
+
+
+def _worker_main(conn, source: StoreSource, limits: WorkerLimits = WorkerLimits()) -> None:
+    isolation = () if limits.network else sandbox.isolate_network()  # before any file or thread is opened
     try:
         store = source.open()
     except Exception as e:  # noqa: BLE001 - reported to the parent, which decides
         conn.send(("failed", f"{type(e).__name__}: {e}"))
         return
-    conn.send(("ready", len(store)))
+    sandbox.run_with_deep_stack(_serve_jobs, conn, store, limits, isolation)
+
+
+def _serve_jobs(conn, store: ox.Store, limits: WorkerLimits, isolation: tuple[str, ...]) -> None:
+    # the parent stops a query that adds more than limits.memory (it watches resident memory); this
+    # backstop ends the process if the parent's watch ever falls behind
+    sandbox.cap_data_segment(2 * limits.memory + (256 << 20))
+    conn.send(("ready", {"triples": len(store), "isolation": isolation}))
     while True:
         try:
             job = conn.recv()
@@ -144,44 +167,78 @@ def _worker_main(conn, source: StoreSource) -> None:
             conn.send(("query-error", f"SPARQL syntax error: {e}"))
         except (ValueError, TypeError) as e:
             conn.send(("query-error", str(e)))
-        except Exception as e:  # noqa: BLE001
+        except MemoryError:
+            conn.send(("memory", "the query needed more memory than its worker may use"))
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as e:  # noqa: BLE001 - also pyo3's PanicException: the worker lives on
             conn.send(("engine-error", f"{type(e).__name__}: {e}"))
+
+
+class QueryMemoryLimit(Exception):
+    """The query passed its memory limit and was stopped: the client's query is too costly (HTTP 400)."""
+
+
+class ClientGone(Exception):
+    """The client hung up; its query was stopped."""
+
+
+class ClientBusy(EngineBusy):
+    """This client's own queries (and the reloads its stopped queries cost) hold its share of the
+    workers: HTTP 429, so that one client cannot take every worker from the others."""
 
 
 @dataclass
 class _Worker:
     process: mp.Process
     conn: object
-    size: int = 0
+    baseline: int = 0      # resident bytes with the store loaded, before any query
 
 
 @dataclass
 class EmbeddedEngine:
     """A small pool of worker processes, each with the whole store; one query per worker at a time.
 
-    ``spares`` workers are loaded but idle: a killed worker's place is taken by a spare at once, and
-    the successor loads in the background as the next spare (a reload takes seconds on a large
-    store, and without a spare the pool runs one worker short all that time)."""
+    A query that passes its time or memory limit, crashes its worker, or whose client hangs up gets
+    its worker killed (SIGKILL frees CPU and memory at once) and a successor started in the
+    background. ``spares`` workers are loaded but idle: a killed worker's place is taken by a spare
+    at once. Each client (by address) holds at most ``client_share`` workers at a time (default: all
+    but one), counting the reloads its stopped queries cost until they are done, so a client that
+    sends runaway queries in a loop waits for its own reloads instead of taking the pool."""
     source: StoreSource
     workers: int = 2
     spares: int = 0
     start_timeout: float = 300.0
+    limits: WorkerLimits = field(default_factory=WorkerLimits)
+    client_share: int | None = None
     _idle: queue.Queue = field(default_factory=queue.Queue, init=False)
     _spare: queue.Queue = field(default_factory=queue.Queue, init=False)
     _ctx: object = field(default=None, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _held: Counter = field(default_factory=Counter, init=False)
+    _busy: int = field(default=0, init=False)
+    _starting: int = field(default=0, init=False)
     triples: int = field(default=0, init=False)
+    isolation: tuple[str, ...] = field(default=(), init=False)
     _closed: bool = field(default=False, init=False)
 
     def __post_init__(self):
+        if self.workers < 1 or self.spares < 0:
+            raise ValueError("an embedded engine needs at least one worker and no negative spares")
+        self.client_share = self.client_share or max(1, self.workers - 1)
         self._ctx = mp.get_context("spawn")  # no fork: the parent may hold threads and a store
         started = [self._spawn() for _ in range(self.workers + self.spares)]
         for i, w in enumerate(started):
             self._await_ready(w)
             (self._idle if i < self.workers else self._spare).put(w)
+        if not self.limits.network and "seccomp" not in self.isolation and "network-namespace" not in self.isolation:
+            log.warning("query workers could not be cut off from the network on this system; only the request "
+                        "check keeps SERVICE out", extra={"event": "no-isolation"})
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe()
-        p = self._ctx.Process(target=_worker_main, args=(child, self.source), daemon=True, name="policygraph-query")
+        p = self._ctx.Process(target=_worker_main, args=(child, self.source, self.limits), daemon=True,
+                              name="policygraph-query")
         p.start()
         child.close()
         return _Worker(p, parent)
@@ -190,60 +247,135 @@ class EmbeddedEngine:
         if not w.conn.poll(self.start_timeout):
             w.process.kill()
             raise EngineUnavailable("a query worker did not start in time")
-        status, detail = w.conn.recv()
+        try:
+            status, detail = w.conn.recv()
+        except (EOFError, OSError):
+            raise EngineUnavailable(f"a query worker ended while starting (exit code {w.process.exitcode})") from None
         if status != "ready":
             raise EngineUnavailable(f"a query worker could not open the store: {detail}")
-        w.size = detail
-        self.triples = detail
+        w.baseline = sandbox.resident_bytes(w.process.pid) or 0
+        self.triples, self.isolation = detail["triples"], tuple(detail["isolation"])
 
-    def _replace(self, w: _Worker) -> None:
+    def _replace(self, w: _Worker, client: str | None, reason: str) -> None:
         """Kill a worker, put a spare in its place, and start a successor in the background (as the
-        next spare, or as the worker itself when there was no spare), so the caller returns at once."""
+        next spare, or as the worker itself when there was no spare), so the caller returns at once.
+        The client keeps its share of the pool until the successor is ready."""
         w.process.kill()
-        w.process.join(timeout=5)
-        w.conn.close()
+        log.info("query worker stopped", extra={"event": "worker-stopped", "reason": reason, "pid": w.process.pid})
         try:
             self._idle.put(self._spare.get_nowait())
             successor_pool = self._spare
         except queue.Empty:
             successor_pool = self._idle
+        with self._lock:
+            self._busy -= 1
+            self._starting += 1
 
         def start():
-            if self._closed:
-                return
-            try:
-                new = self._spawn()
-                self._await_ready(new)
-            except (EngineUnavailable, OSError, EOFError):
-                return  # the next query finds one worker fewer; /health shows it
-            if self._closed:
+            w.process.join(timeout=5)
+            w.conn.close()
+            new = None
+            for attempt in range(3):
+                if self._closed:
+                    break
+                try:
+                    new = self._spawn()
+                    self._await_ready(new)
+                    break
+                except (EngineUnavailable, OSError, EOFError) as e:
+                    log.error("a query worker could not be restarted", extra={"event": "respawn-failed",
+                              "attempt": attempt + 1, "detail": str(e)})
+                    new = None
+                    time.sleep(1 + attempt)
+            with self._lock:
+                self._starting -= 1
+                self._release(client)
+            if new is not None and self._closed:
                 new.process.kill()
-            else:
+            elif new is not None:
                 successor_pool.put(new)
 
         threading.Thread(target=start, daemon=True).start()
 
-    def run(self, job: Job, timeout: float) -> Result:
-        """Run a job on a free worker. ``timeout`` bounds the wait for a worker (EngineBusy) and,
-        separately, the query's own run (QueryTimeout, and the worker is killed)."""
-        try:
-            w = self._idle.get(timeout=timeout)
-        except queue.Empty:
-            raise self._busy(timeout) from None
+    def _release(self, client: str | None) -> None:  # with self._lock held
+        self._held[client] -= 1
+        if self._held[client] <= 0:
+            del self._held[client]
+
+    def _take(self, client: str | None) -> _Worker | None:
+        """An idle, live worker within this client's share, or None."""
+        while True:
+            with self._lock:
+                if client is not None and self._held[client] >= self.client_share:
+                    return None
+                try:
+                    w = self._idle.get_nowait()
+                except queue.Empty:
+                    return None
+                self._held[client] += 1
+                self._busy += 1
+            if w.process.is_alive():
+                return w
+            with self._lock:  # killed from outside (the OOM killer …): restart it, at nobody's charge
+                self._release(client)
+                self._held[None] += 1
+            self._replace(w, None, "found dead")
+
+    def _give_back(self, w: _Worker, client: str | None) -> None:
+        with self._lock:
+            self._busy -= 1
+            self._release(client)
+        self._idle.put(w)
+
+    def _over_memory(self, w: _Worker) -> bool:
+        rss = sandbox.resident_bytes(w.process.pid)
+        return rss is not None and rss - w.baseline > self.limits.memory
+
+    def _stopped(self, w: _Worker, client: str | None, reason: str, timeout: float) -> Exception:
+        """Replace a worker that did not answer, and the exception that tells the client why."""
+        if reason == "died":
+            w.process.join(timeout=1)
+            code = w.process.exitcode
+            reason = "memory" if code == -signal.SIGABRT else "died"
+        self._replace(w, client, reason)
+        if reason == "timeout":
+            return QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped")
+        if reason == "memory":
+            return QueryMemoryLimit(f"the query used more than {self.limits.memory / 2**20:,.0f} MiB of memory "
+                                    "and was stopped")
+        if reason == "gone":
+            return ClientGone("the client closed the connection; its query was stopped")
+        return EngineUnavailable(f"the query worker died (exit code {w.process.exitcode}); it is being restarted")
+
+    def run(self, job: Job, timeout: float, client: str | None = None) -> Result:
+        """Run a job on a free worker, blocking. ``timeout`` bounds the wait for a worker (EngineBusy)
+        and, separately, the query's own run (QueryTimeout, and the worker is killed)."""
+        deadline = time.monotonic() + timeout
+        while (w := self._take(client)) is None:
+            if time.monotonic() >= deadline:
+                raise self._busy_error(timeout, client)
+            time.sleep(0.005)
+        reason = None
         try:
             w.conn.send(job)
-            if not w.conn.poll(timeout):
-                self._replace(w)
-                raise QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped")
-            status, payload = w.conn.recv()
-        except (EOFError, OSError, BrokenPipeError):
-            self._replace(w)
-            raise EngineUnavailable("the query worker died; it is being restarted") from None
-        self._idle.put(w)
+            deadline = time.monotonic() + timeout
+            while reason is None and not w.conn.poll(min(TICK, max(0.0, deadline - time.monotonic()))):
+                reason = "timeout" if time.monotonic() >= deadline else "memory" if self._over_memory(w) else None
+            if reason is None:
+                status, payload = w.conn.recv()
+        except (EOFError, OSError):
+            reason = "died"
+        if reason is not None:
+            raise self._stopped(w, client, reason, timeout)
+        self._give_back(w, client)
         return self._answer(status, payload)
 
-    def _busy(self, timeout: float) -> EngineBusy:
-        return EngineBusy(f"all {self.workers} query workers stayed busy for {timeout:g} s; try again shortly")
+    def _busy_error(self, wait: float, client: str | None) -> EngineBusy:
+        with self._lock:
+            if client is not None and self._held[client] >= self.client_share:
+                return ClientBusy(f"your earlier queries (or the workers reloading after them) hold "
+                                  f"{self._held[client]} of {self.workers} query workers; try again shortly")
+        return EngineBusy(f"all {self.workers} query workers stayed busy for {wait:g} s; try again shortly")
 
     @staticmethod
     def _answer(status: str, payload) -> Result:
@@ -251,55 +383,88 @@ class EmbeddedEngine:
             return payload
         if status == "query-error":
             raise QueryError(payload)
+        if status == "memory":
+            raise QueryMemoryLimit(payload)
         raise EngineUnavailable(payload)
 
-    async def arun(self, job: Job, timeout: float, wait: float | None = None) -> Result:
+    async def arun(self, job: Job, timeout: float, wait: float | None = None, client: str | None = None,
+                   gone: Callable[[], Awaitable[bool]] | None = None) -> Result:
         """run() for the event loop, without a thread hop: the loop itself watches the worker's pipe
-        (the hop cost more than the pipe on sub-millisecond queries). ``wait`` bounds the wait for
-        a free worker (default: ``timeout``)."""
+        (the hop cost more than the pipe on sub-millisecond queries), and every TICK the worker's
+        memory and whether the client (``gone``) has hung up. ``wait`` bounds the wait for a free
+        worker (default: ``timeout``); ``client`` names whose share of the pool the query counts to."""
         wait = timeout if wait is None else wait
-        w = await self._acquire(wait)
+        w = await self._acquire(wait, client, gone)
         loop = asyncio.get_running_loop()
         answered = loop.create_future()
         fd = w.conn.fileno()
+        reason = None
         try:
             w.conn.send(job)
             loop.add_reader(fd, lambda: answered.done() or answered.set_result(None))
             try:
-                await asyncio.wait_for(answered, timeout)
+                reason = await self._watch(w, answered, timeout, gone)
             finally:
                 loop.remove_reader(fd)
                 # uvloop leaves a watched descriptor non-blocking; multiprocessing needs it blocking
                 # (an answer over 16 KiB comes in two writes, and recv() must wait for the second)
                 os.set_blocking(fd, True)
-            status, payload = w.conn.recv()
-        except (asyncio.TimeoutError, asyncio.CancelledError) as e:
-            self._replace(w)  # nobody wants this answer any more: free the CPU
-            if isinstance(e, asyncio.CancelledError):
-                raise
-            raise QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped") from None
-        except (EOFError, OSError, BrokenPipeError):
-            self._replace(w)
-            raise EngineUnavailable("the query worker died; it is being restarted") from None
-        self._idle.put(w)
+            if reason is None:
+                status, payload = w.conn.recv()
+        except asyncio.CancelledError:
+            self._replace(w, client, "cancelled")  # nobody wants this answer any more: free the CPU
+            raise
+        except (EOFError, OSError):
+            reason = "died"
+        if reason is not None:
+            raise self._stopped(w, client, reason, timeout)
+        self._give_back(w, client)
         return self._answer(status, payload)
 
-    async def _acquire(self, wait: float) -> _Worker:
-        """An idle worker, polling briefly while all are busy (cancellation-safe: nothing is held
-        while waiting)."""
+    async def _watch(self, w: _Worker, answered: asyncio.Future, timeout: float,
+                     gone: Callable[[], Awaitable[bool]] | None) -> str | None:
+        """None once the worker answers; else why it must be stopped."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "timeout"
+            await asyncio.wait([answered], timeout=min(TICK, left))
+            if answered.done():
+                return None
+            if self._over_memory(w):
+                return "memory"
+            if gone is not None and await gone():
+                return "gone"
+
+    async def _acquire(self, wait: float, client: str | None,
+                       gone: Callable[[], Awaitable[bool]] | None) -> _Worker:
+        """An idle worker within this client's share, polling briefly while there is none
+        (cancellation-safe: nothing is held while waiting)."""
         deadline = time.monotonic() + wait
         pause = 0.001
-        while True:
-            try:
-                return self._idle.get_nowait()
-            except queue.Empty:
-                if time.monotonic() >= deadline:
-                    raise self._busy(wait) from None
-                await asyncio.sleep(pause)
-                pause = min(pause * 2, 0.02)
+        while (w := self._take(client)) is None:
+            if time.monotonic() >= deadline:
+                raise self._busy_error(wait, client)
+            if pause >= TICK and gone is not None and await gone():
+                raise ClientGone("the client closed the connection while waiting for a worker")
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, TICK)
+        return w
 
     def busy_workers(self) -> int:
-        return self.workers - self._idle.qsize()
+        return self._busy
+
+    def status(self) -> dict:
+        """The pool as /health reports it."""
+        with self._lock:
+            busy, starting = self._busy, self._starting
+        with self._idle.mutex:  # an idle worker killed from outside is not live, though nobody asked it yet
+            idle = sum(w.process.is_alive() for w in self._idle.queue)
+        return {"configured": self.workers, "live": idle + busy, "idle": idle, "busy": busy, "starting": starting,
+                "spares": self._spare.qsize(), "client_share": self.client_share,
+                "memory_limit_mib": self.limits.memory >> 20,
+                "network_isolation": list(self.isolation) if not self.limits.network else "off (SERVICE allowed)"}
 
     def close(self) -> None:
         self._closed = True
@@ -325,7 +490,11 @@ class RemoteEngine:
 
     def run(self, job: Job, timeout: float) -> Result:
         from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
-        from SPARQLWrapper.SPARQLExceptions import EndPointNotFound, QueryBadFormed, SPARQLWrapperException
+        from SPARQLWrapper.SPARQLExceptions import (
+            EndPointNotFound,
+            QueryBadFormed,
+            SPARQLWrapperException,
+        )
 
         from .inspect import inspect
 
@@ -361,7 +530,8 @@ class RemoteEngine:
             raise EngineUnavailable(f"the remote store sent an unreadable answer: {e}") from None
         return render(parsed, job)
 
-    async def arun(self, job: Job, timeout: float, wait: float | None = None) -> Result:
+    async def arun(self, job: Job, timeout: float, wait: float | None = None, client: str | None = None,
+                   gone: Callable[[], Awaitable[bool]] | None = None) -> Result:
         return await asyncio.to_thread(self.run, job, timeout)  # the remote server queues as it likes
 
     def close(self) -> None:
