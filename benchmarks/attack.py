@@ -54,7 +54,15 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from loadtest import code_state, cpu_snapshot, fmt_ms, pct, stop_server, tree
+from loadtest import (
+    code_state,
+    cpu_snapshot,
+    fmt_ms,
+    pct,
+    stop_server,
+    tree,
+    write_report,
+)
 from run import free_port, wait
 
 ID = "https://w3id.org/policygraph/id/"
@@ -553,14 +561,7 @@ def main() -> int:
     args = ap.parse_args()
     if not (0 < args.seconds <= 3600 and 1 <= args.attackers <= 16):
         ap.error("--seconds must be in (0, 3600] and --attackers in [1, 16]")
-    report = attack(args)
-    table = markdown(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    Path(f"{args.out}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
-    Path(f"{args.out}.md").write_text(table + "\n")
-    print()
-    print(table)
-    return 0 if all(ch["pass"] for ch in report["checks"]) else 1
+    return write_report(attack(args), markdown, args.out)
 
 
 if __name__ == "__main__":

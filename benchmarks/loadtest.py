@@ -68,10 +68,10 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
 
-from generate import generate, parse_size  # noqa: E402
-from run import free_port, peak_rss_mib, wait  # noqa: E402
+from generate import generate, parse_size
+from run import free_port, peak_rss_mib, wait
 
-from policygraph.queries import load_queries  # noqa: E402
+from policygraph.queries import load_queries
 
 ID = "https://w3id.org/policygraph/id/"
 PREFIXES = ("PREFIX pg: <https://w3id.org/policygraph/def#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
@@ -888,11 +888,15 @@ def main() -> int:
                     help="results path without extension (default benchmarks/results/loadtest)")
     args = ap.parse_args()
     r_margin[0] = args.margin
-    report = loadtest(args)
+    return write_report(loadtest(args), markdown, args.out)
+
+
+def write_report(report: dict, markdown, out: Path) -> int:
+    """Write ``out``.json and ``out``.md, print the Markdown; exit status 0 if every check passed."""
     table = markdown(report)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    Path(f"{args.out}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
-    Path(f"{args.out}.md").write_text(table + "\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Path(f"{out}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+    Path(f"{out}.md").write_text(table + "\n")
     print()
     print(table)
     return 0 if all(c["pass"] for c in report["checks"]) else 1

@@ -7,20 +7,15 @@ query, see the table. Screenshots go to test-artifacts/ (or $POLICYGRAPH_SCREENS
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import CHROMEDRIVER, CHROMIUM, ROOT, Server, chromium
 
 from policygraph.app import Settings, create_app
 from policygraph.queries import load_queries
 from policygraph.sparql.engines import EmbeddedEngine, StoreSource
 
-from conftest import ROOT, Server
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM and CHROMEDRIVER),
     reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; .ci/run does)")
@@ -38,17 +33,7 @@ def site(dist):
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1280,1600", f"--user-data-dir={tempfile.mkdtemp()}"):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(30)
+    driver = chromium()
     yield driver
     driver.quit()
 

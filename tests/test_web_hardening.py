@@ -11,16 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import shutil
 import socket
-import tempfile
 import threading
 import time
 from html.parser import HTMLParser
 
 import httpx
 import pytest
-from conftest import ROOT, Server
+from conftest import CHROMEDRIVER, CHROMIUM, ROOT, Server, chromium
 from fastapi.testclient import TestClient
 
 from policygraph.app import Settings, create_app
@@ -376,25 +374,12 @@ def test_body_trickling_into_a_route_that_ignores_it_is_cut_off(engine, dist):
 
 # ------------------------------------------------------------------ in Chromium
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-CHROMEDRIVER = shutil.which("chromedriver")
 needs_chromium = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver")
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1280,1600", f"--user-data-dir={tempfile.mkdtemp()}"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
-    driver.set_page_load_timeout(30)
+    driver = chromium(console_log=True)
     yield driver
     driver.quit()
 
