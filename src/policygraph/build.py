@@ -11,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -169,7 +171,8 @@ def write_dumps(build: Build, out: Path, validated: bool = False) -> dict[str, i
     """Write every dump into a fresh directory, then swap it in for ``out``."""
     out = out.resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    _clear_leftovers(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-tmp-{_owner()}-", dir=out.parent))
     try:
         union = union_graph(build.dataset)
         sizes = {}
@@ -195,10 +198,47 @@ def write_dumps(build: Build, out: Path, validated: bool = False) -> dict[str, i
         raise
 
 
+def _owner() -> str:
+    """Who makes a build's temporary folders: host (no '-' in it) and process id."""
+    return f"{re.sub(r'[^A-Za-z0-9.]', '_', socket.gethostname()) or 'host'}-{os.getpid()}"
+
+
+def _clear_leftovers(out: Path) -> None:
+    """Remove what interrupted builds into ``out`` left beside it (.dist-tmp-<host>-<pid>-*,
+    .dist-old-<host>-<pid>; .dist-old-<pid> from older versions), but only if that process has
+    ended: a concurrent build's folders stay, and so do another host's (its pids mean nothing
+    here). If ``out`` is missing, a dead build's old copy of it is put back instead."""
+    if os.name != "posix":
+        return  # os.kill(pid, 0) would end the process on Windows
+    host, _ = _owner().rsplit("-", 1)
+    pattern = re.compile(rf"\.{re.escape(out.name)}-(tmp|old)-(?:([A-Za-z0-9._]+)-)?(\d+)(?:-.*)?")
+    for p in sorted(out.parent.iterdir()):
+        m = pattern.fullmatch(p.name)
+        if not m or (m[2] or host) != host or not p.is_dir() or p.is_symlink() or _alive(int(m[3])):
+            continue
+        if m[1] == "old" and not out.exists():
+            try:
+                os.replace(p, out)
+                continue
+            except OSError:
+                pass
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process (or not a pid): leave its folder alone
+    return True
+
+
 def _swap_in(new: Path, out: Path) -> None:
     old = None
     if out.exists():
-        old = out.with_name(f".{out.name}-old-{os.getpid()}")
+        old = out.with_name(f".{out.name}-old-{_owner()}")
         os.replace(out, old)
     os.replace(new, out)
     if old is not None:

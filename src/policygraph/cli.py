@@ -10,6 +10,7 @@ from pathlib import Path
 from .build import build_dataset, project_root, write_dumps
 from .checks import CrossCheckError
 from .inference import InconsistencyError
+from .input_limits import InputFileError
 from .loader import RecordError
 from .progress import Stages
 from .validate import (ENGINES, InputError, UnsupportedShape, build_data, load_shapes, read_data, render_json,
@@ -138,7 +139,7 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     except (CrossCheckError, InconsistencyError) as e:
         return fail(str(e))
-    except ValueError as e:  # a setting out of range, named by Settings or above
+    except ValueError as e:  # a setting out of range, named by Settings or above; a --graph file over a limit
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"serving {settings.store_description} at http://{host}:{port}/sparql "
@@ -168,6 +169,12 @@ def _load(args: argparse.Namespace) -> int:
         report = load_remote(files, args.to)
     except ServeError as e:
         return fail(str(e))
+    except InputFileError as e:  # a file over a limit (input_limits.py): unreadable input
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except RecordError as e:
+        print(f"error: bad input:\n{e}", file=sys.stderr)
+        return 2
     print(f"loaded {report.triples:,} triples in {report.graphs} graphs into {args.to}")
     return 0
 

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from .input_limits import InputFileError, check_yaml_text
 from .records import (
     AlignmentsFile,
     FiscalYearsFile,
@@ -77,8 +78,11 @@ def load_model(path: Path, model: type[M]) -> M:
     except (OSError, UnicodeDecodeError) as e:
         raise RecordError(f"{path}: cannot read: {e}") from e
     try:
+        check_yaml_text(path, text, _Loader)  # depth and aliases first: composing recurses, pydantic expands aliases
         node = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)
+    except InputFileError as e:
+        raise RecordError(str(e)) from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -19,6 +19,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from .build import build_dataset, input_files, inputs_hash, write_dumps
+from .input_limits import check_rdf_file
 from .validate import build_data, load_shapes, render_text, validate_data
 
 
@@ -96,6 +97,12 @@ def read_graphs(files: list[Path]) -> dict:
     from .sparql.engines import rdf_file_format
 
     graphs: dict = {}
+    for f in files:  # every file within the nesting and entity limits (else InputFileError) before any is read
+        try:
+            fmt, _ = rdf_file_format(f)
+        except ValueError as e:
+            raise ServeError(str(e)) from None
+        check_rdf_file(f, fmt)
     total = sum(f.stat().st_size for f in files)
     bar = Progress("reading", total=total, unit="triples", enabled=total > 20_000_000)
     done, triples = 0, 0
@@ -165,6 +172,7 @@ def make_engine(store: str | None, root: Path, out: Path, workers: int, log=prin
     for f in extra:
         if not f.is_file():
             raise ServeError(f"--graph {f}: no such file")
+        check_rdf_file(f)  # here, before a worker process parses it (a file over a limit could crash it)
     if store and store.startswith(("http://", "https://")):
         if extra:
             raise ServeError("--graph needs the embedded store (load extra files into the remote store yourself)")

@@ -25,6 +25,7 @@ from rdflib.namespace import RDF, RDFS, SH
 
 from . import ids, shacl_oxigraph
 from .build import union_graph
+from .input_limits import InputFileError, check_rdf_file
 from .shacl_oxigraph import UnsupportedShape  # noqa: F401 (raised by validate_store)
 
 ENGINES = ("oxigraph", "pyshacl")
@@ -74,6 +75,10 @@ def _quads(path: Path) -> Iterator[ox.Quad]:
     if fmt is None:
         raise InputError(f"{path}: unknown RDF syntax for extension {path.suffix!r} "
                          f"(use one of {', '.join(sorted(FORMATS))})")
+    try:
+        check_rdf_file(path, fmt)  # nesting and entity limits first: pyoxigraph can crash on them
+    except InputFileError as e:
+        raise InputError(str(e)) from None
     try:
         yield from ox.parse(path=str(path), format=fmt)
     except OSError as e:
