@@ -21,7 +21,6 @@ import ctypes
 import ctypes.util
 import errno
 import os
-import resource
 import socket
 import sys
 import threading
@@ -119,7 +118,7 @@ def resident_bytes(pid: int) -> int | None:
     try:
         with open(f"/proc/{pid}/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
+    except (OSError, ValueError, IndexError, AttributeError):  # no /proc or no sysconf: not Linux
         return None
 
 
@@ -127,11 +126,13 @@ def cap_data_segment(extra: int) -> None:
     """A hard backstop under the parent's memory watch: the process's data segment may grow by at
     most ``extra`` bytes more than it has now (allocation past it fails and the worker ends)."""
     try:
+        import resource  # POSIX only
+
         with open("/proc/self/status") as f:
             data_kb = next(int(line.split()[1]) for line in f if line.startswith("VmData:"))
         limit = data_kb * 1024 + extra
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
-    except (OSError, ValueError, StopIteration):
+    except (ImportError, OSError, ValueError, StopIteration):
         pass
 
 
