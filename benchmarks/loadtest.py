@@ -16,7 +16,9 @@ are done or --seconds have passed, whichever comes first:
   * one runaway query per --runaway-every requests (cross products that never finish), at most
     --runaway-concurrency at a time. The server answers a query that runs out of time with 504
     (app.py and api.py map QueryTimeout to 504; 503 means a worker died or the store is
-    unavailable), so a runaway is "stopped" when it comes back 504 within its limit + --margin.
+    unavailable), so a runaway is "stopped" when it comes back 504 (or 400 from the memory limit)
+    within its limit + --margin + one reload of the store (the server charges the reload after a
+    stopped query to its client, whose next runaway may wait for it).
 
 Before the run, every distinct request is sent once, then --warmup-requests more go out
 concurrently with the same mix and runaways (the uvicorn process's threads and allocator arenas
@@ -31,7 +33,7 @@ skews latency and throughput (the report says so).
 
 Checks (exit 0 only if all pass): no 5xx on a non-runaway request, no lost request (every request
 sent got an HTTP answer), memory flat (settled RSS after the run within max(50 MiB, 10 %) of the
-settled RSS after the warm-up), every runaway stopped with 504 within its limit + margin, the
+settled RSS after the warm-up), every runaway stopped within its limit + margin + one reload, the
 server idle again after the run with all its workers, every other request answered with the
 status class it should have, and no live server process left 5 s after shutdown. Writes benchmarks/results/loadtest.{md,json} (see --out) and prints
 the Markdown. The server's log goes to benchmarks/out/loadtest-server.log.
@@ -590,6 +592,7 @@ def loadtest(args) -> dict:
         try:
             wait(base + "/health", proc)
             report["ready_s"] = time.monotonic() - t_start
+            r_margin[1] = report["ready_s"]
             health = httpx.get(base + "/health", timeout=10).json()
             report["triples"] = health.get("triples")
             print(f"server ready in {report['ready_s']:.1f} s: {report['triples']:,} triples, pid {proc.pid}", flush=True)
@@ -693,13 +696,16 @@ def ok_status(r: Record) -> bool:
         return False
     if r.expect == "timeout":
         stopped = r.status == TIMEOUT_STATUS or (r.status == 400 and "memory" in r.detail)  # memory limit first
-        return stopped and r.latency <= r.limit + r_margin[0]
+        return stopped and r.latency <= r.limit + r_margin[0] + r_margin[1]
     if r.expect == "4xx":
         return 400 <= r.status < 500
     return 200 <= r.status < 300
 
 
-r_margin = [1.0]
+# a runaway must come back within its limit + --margin + one reload of the store (the server's start time):
+# the server charges the reload after a stopped query to the client that sent it, and the scheduler often
+# hands a client its next runaway right after its last one, so that runaway first waits for the reload
+r_margin = [1.0, 0.0]
 
 
 def analyse(records: list[Record], sampler: Sampler, report: dict, args) -> dict:
@@ -773,7 +779,7 @@ def analyse(records: list[Record], sampler: Sampler, report: dict, args) -> dict
          f"uvicorn process {before['parent_rss_mib']:.0f} → {after['parent_rss_mib']:.0f} MiB ({p_growth:+.0f})"),
         ("every runaway stopped by the timeout", bool(run_recs) and all(ok_status(r) for r in run_recs),
          f"{sum(ok_status(r) for r in run_recs)}/{len(run_recs)} answered {TIMEOUT_STATUS} (or 400 memory limit) within limit + "
-         f"{args.margin:g} s; max {max((r.latency - r.limit for r in run_recs), default=0):+.2f} s past the limit"),
+         f"{args.margin:g} s + one reload ({r_margin[1]:.1f} s); max {max((r.latency - r.limit for r in run_recs), default=0):+.2f} s past the limit"),
         ("server idle again with all workers", after["settled"] and run["health_after"] == 200,
          f"{after['seconds']:.1f} s after the load: {after['children']}/{run['children']} child processes "
          f"({report['child_processes']}), "
@@ -823,7 +829,7 @@ def markdown(rep: dict) -> str:
               f"{cpu['other_processes']:.2f}"
               + (" — **the machine was busy with other work; latency and throughput figures are affected**"
                  if cpu["other_processes"] > 0.25 else "") + "."]
-    lines += ["", f"Runaway queries (expected: HTTP {TIMEOUT_STATUS}, or 400 at the memory limit, within the limit + {c['margin']:g} s):", "",
+    lines += ["", f"Runaway queries (expected: HTTP {TIMEOUT_STATUS}, or 400 at the memory limit, within the limit + {c['margin']:g} s + one reload, {rep['ready_s']:.1f} s):", "",
               "| runaway | limit s | sent | statuses | stopped in time | median s | max s |",
               "| --- | ---: | ---: | --- | ---: | ---: | ---: |"]
     for label, v in rep["runaways"].items():
