@@ -68,6 +68,31 @@ def healthy(server) -> bool:
         return c.get(server.url + "/health").json()["status"] == "ok"
 
 
+# ---------------------------------------------------------------- SERVICE through the endpoint
+
+
+def test_every_service_variant_is_refused_over_http_and_never_connects(server):
+    """Each SERVICE spelling and hiding place of the differential corpus, sent to /sparql by GET, form
+    POST and direct POST: 403, and the listener sees nothing."""
+    from test_request_check import corpus
+
+    listener = Listener()
+    threading.Thread(target=listener.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{listener.server_address[1]}/"
+        statuses = set()
+        with httpx.Client(timeout=10) as c:
+            for i, q in enumerate(corpus(base, n=300, seed=5)):
+                r = (c.get(server.url + "/sparql", params={"query": q}) if i % 3 == 0 else
+                     c.post(server.url + "/sparql", data={"query": q}) if i % 3 == 1 else
+                     c.post(server.url + "/sparql", content=q.encode(), headers={"Content-Type": "application/sparql-query"}))
+                statuses.add((r.status_code, r.json()["error"]))
+        assert statuses == {(403, "SERVICE not allowed")}
+        assert listener.connections == 0
+    finally:
+        listener.shutdown()
+
+
 # ---------------------------------------------------------------- SERVICE: the second layer
 
 
