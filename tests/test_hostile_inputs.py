@@ -9,6 +9,7 @@ import resource
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -187,9 +188,13 @@ def test_a_build_clears_what_interrupted_builds_left(build, tmp_path):
                 f".dist-old-{host}-{live.pid}",
                 f".dist-tmp-otherhost-{dead}-ijkl9012",     # another host's: its pid means nothing here
                 ".dist-notes", "dist-tmp-x"]
+        gone.append(".dist-k2j_9x0a")                    # an older version's mkdtemp folder, two days old
+        kept.append(".dist-p4q8r2s6")                    # … and one from a build that may still run
         for name in gone + kept:
             (tmp_path / name).mkdir()
             (tmp_path / name / "policygraph.nq").write_text("partial")
+        two_days_ago = time.time() - 2 * 86_400
+        os.utime(tmp_path / ".dist-k2j_9x0a", (two_days_ago, two_days_ago))
         out.mkdir()
         write_dumps(build, out)
         left = sorted(p.name for p in tmp_path.iterdir())

@@ -205,14 +205,19 @@ def _owner() -> str:
 
 def _clear_leftovers(out: Path) -> None:
     """Remove what interrupted builds into ``out`` left beside it (.dist-tmp-<host>-<pid>-*,
-    .dist-old-<host>-<pid>; .dist-old-<pid> from older versions), but only if that process has
+    .dist-old-<host>-<pid>; from older versions .dist-old-<pid>, and .dist-XXXXXXXX once a day
+    old), but only if that process has
     ended: a concurrent build's folders stay, and so do another host's (its pids mean nothing
     here). If ``out`` is missing, a dead build's old copy of it is put back instead."""
     if os.name != "posix":
         return  # os.kill(pid, 0) would end the process on Windows
     host, _ = _owner().rsplit("-", 1)
     pattern = re.compile(rf"\.{re.escape(out.name)}-(tmp|old)-(?:([A-Za-z0-9._]+)-)?(\d+)(?:-.*)?")
+    unowned = re.compile(rf"\.{re.escape(out.name)}-[a-z0-9_]{{8}}")  # before owners were named: mkdtemp's own
     for p in sorted(out.parent.iterdir()):
+        if unowned.fullmatch(p.name) and p.is_dir() and not p.is_symlink() and time.time() - p.stat().st_mtime > 86_400:
+            shutil.rmtree(p, ignore_errors=True)  # a day old: no build runs that long
+            continue
         m = pattern.fullmatch(p.name)
         if not m or (m[2] or host) != host or not p.is_dir() or p.is_symlink() or _alive(int(m[3])):
             continue
