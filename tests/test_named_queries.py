@@ -288,6 +288,8 @@ def test_hostile_values_are_bound_literally(client, value):
     ({"text": "ok", "thing": "https://example.org/>"}, "thing"),
     ({"text": "ok", "n": "1; DROP"}, "n"),
     ({"text": "ok", "n": "1.5"}, "n"),
+    ({"text": "ok", "n": "٣"}, "n"),          # Arabic-Indic three: \d and int() would take it as 3
+    ({"text": "ok", "n": "１２"}, "n"),        # full-width digits
     ({"text": "ok", "unknown": "1"}, "unknown"),
 ])
 def test_values_that_fail_their_type_are_422(client, params, name):

@@ -71,10 +71,12 @@ class Parameter:
             if t.startswith("lang:"):
                 return ox.Literal(raw, language=t[5:])
             if t == "integer":
-                if not re.fullmatch(r"[+-]?\d+", raw.strip()):
+                if not re.fullmatch(r"[+-]?[0-9]+", raw.strip()):  # ASCII: \d and int() take '٣' as 3
                     raise ValueError("not an integer")
                 return ox.Literal(str(int(raw)), datatype=ox.NamedNode(XSD + "integer"))
             if t == "decimal":
+                if not re.fullmatch(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", raw.strip()):
+                    raise ValueError("not a decimal number")
                 d = Decimal(raw.strip())
                 if not d.is_finite():
                     raise ValueError("not a finite number")
@@ -84,9 +86,11 @@ class Parameter:
                     raise ValueError("not true or false")
                 return ox.Literal("true" if raw.lower() in ("true", "1") else "false", datatype=ox.NamedNode(XSD + "boolean"))
             if t == "date":
+                if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+                    raise ValueError("not a date (YYYY-MM-DD)")
                 return ox.Literal(date.fromisoformat(raw).isoformat(), datatype=ox.NamedNode(XSD + "date"))
             if t == "gYear":
-                if not re.fullmatch(r"-?\d{4}", raw.strip()):
+                if not re.fullmatch(r"-?[0-9]{4}", raw.strip()):
                     raise ValueError("not a year (YYYY)")
                 return ox.Literal(raw.strip(), datatype=ox.NamedNode(XSD + "gYear"))
             if t.startswith("xsd:"):
