@@ -38,7 +38,13 @@ def other_client(**kw) -> httpx.Client:
 
 
 def worker_pids() -> set[int]:
+    """Every live query worker of this test process (other tests' engines included)."""
     return {p.pid for p in multiprocessing.active_children() if p.name == "policygraph-query"}
+
+
+def idle_pids(engine) -> set[int]:
+    """This engine's idle workers."""
+    return {w.process.pid for w in list(engine._idle.queue)}
 
 
 def wait_until(condition, seconds: float = 30) -> bool:
@@ -156,12 +162,12 @@ def test_operator_allowed_service_leaves_workers_their_network(dist):
     ("SELECT * WHERE { FILTER(" + "(" * 4700 + "1" + ")" * 4700 + ") }", "nests brackets more than 64"),
     ("SELECT * WHERE { BIND(" + "+".join(["1"] * 26_000) + " AS ?x) }", "tokens; the limit is 50,000"),
 ])
-def test_parser_crashing_queries_are_refused_before_any_worker(server, query, limit):
-    before = worker_pids()
+def test_parser_crashing_queries_are_refused_before_any_worker(server, engine, query, limit):
+    before = idle_pids(engine)
     r = httpx.post(server.url + "/sparql", data={"query": query}, timeout=10)
     assert r.status_code == 400 and r.json()["error"] == "query too complex"
     assert limit in r.json()["detail"]
-    assert worker_pids() == before
+    assert idle_pids(engine) == before
 
 
 def test_a_crashed_worker_costs_other_clients_nothing(server, engine):
@@ -183,12 +189,12 @@ def test_a_crashed_worker_costs_other_clients_nothing(server, engine):
     assert wait_until(lambda: healthy(server))
 
 
-def test_tiny_timeouts_are_raised_to_the_minimum_and_kill_nothing(server):
-    before = worker_pids()
+def test_tiny_timeouts_are_raised_to_the_minimum_and_kill_nothing(server, engine):
+    before = idle_pids(engine)
     for _ in range(20):
         r = httpx.get(server.url + "/sparql", params={"query": ASK, "timeout": "0.000001"}, timeout=5)
         assert r.status_code == 200 and r.headers["X-Query-Timeout"] == "1"
-    assert worker_pids() == before
+    assert idle_pids(engine) == before
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "1e999", "soon", "²"])
@@ -198,15 +204,16 @@ def test_bad_timeouts_are_client_errors(server, value):
 
 
 def test_a_query_past_its_memory_limit_is_stopped_and_its_memory_freed(server, engine):
-    before = worker_pids()
+    before = idle_pids(engine)
     start = time.monotonic()
     r = httpx.get(server.url + "/sparql", params={"query": MEMORY_HOG}, timeout=20)
     assert r.status_code == 400 and r.json()["error"] == "query memory limit"
     assert "300 MiB" in r.json()["detail"]
     assert time.monotonic() - start < 8, "stopped for its memory, long before its 8 s time limit"
-    assert wait_until(lambda: len(before - worker_pids()) == 1, 5), "the worker that held the memory is gone"
     assert wait_until(lambda: healthy(server))
-    for pid in worker_pids():  # what is left is a store's worth, not the query's
+    assert len(before - idle_pids(engine)) == 1, "the worker that held the memory was replaced"
+    assert wait_until(lambda: not (before - idle_pids(engine)) & worker_pids(), 5), "… and is gone"
+    for pid in idle_pids(engine):  # what is left is a store's worth, not the query's
         assert sandbox.resident_bytes(pid) < 300 << 20
 
 
@@ -214,13 +221,14 @@ def test_a_query_past_its_memory_limit_is_stopped_and_its_memory_freed(server, e
 
 
 def test_a_client_that_hangs_up_frees_its_worker(server, engine):
-    before = worker_pids()
+    before = idle_pids(engine)
     s = socket.create_connection(("127.0.0.1", server.port))
     s.sendall(f"GET /sparql?{httpx.QueryParams({'query': RUNAWAY})} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     assert wait_until(lambda: engine.busy_workers() == 1, 5)
+    busy = (before - idle_pids(engine)).pop()
     s.close()
     # well before the query's own 8 s limit, its worker is stopped and replaced
-    assert wait_until(lambda: len(before - worker_pids()) == 1, 4)
+    assert wait_until(lambda: busy not in worker_pids(), 4)
     assert wait_until(lambda: healthy(server))
 
 

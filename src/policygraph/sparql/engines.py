@@ -475,6 +475,7 @@ class EmbeddedEngine:
                 except queue.Empty:
                     break
                 w.process.kill()
+                w.process.join(timeout=1)  # reaped here, not left for whoever lists child processes next
 
 
 # ------------------------------------------------------------------ a remote SPARQL 1.1 endpoint
