@@ -180,8 +180,10 @@ ENGINE_ERRORS = (QueryError, QueryMemoryLimit, QueryTimeout, ClientGone, EngineU
 
 def engine_problem(e: Exception) -> tuple[int, str, dict]:
     """The status, error name and headers for an engine's exception: the same on every route."""
-    if isinstance(e, QueryError | QueryMemoryLimit):
-        return 400, "bad query" if isinstance(e, QueryError) else "query memory limit", {}
+    if isinstance(e, QueryError):
+        return 400, "bad query", {}
+    if isinstance(e, QueryMemoryLimit):
+        return 400, "query memory limit", {}
     if isinstance(e, QueryTimeout):
         return 504, "query timeout", {}
     if isinstance(e, ClientGone):
