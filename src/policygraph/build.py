@@ -33,6 +33,7 @@ from .progress import Stages
 from .rdf_alignments import write_alignments
 from .rdf_national import write_national_plan
 from .rdf_reference import write_reference
+from .rdf_pages import write_budget_pages
 from .rdf_sheet import write_sheet
 
 PROGRAM_CLASSES = (PG.NationalProgram, PG.PrefecturalProject, PG.SubProject, PG.Initiative)
@@ -92,7 +93,8 @@ def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check
     stages = stages or Stages(enabled=False)
     root = root or project_root()
     data = load_data(root / "data", extra_sheets, extra_alignments)
-    stages.done(f"records: {len(data.sheets)} sheet(s), {len(data.national_plans)} national plan(s), "
+    stages.done(f"records: {len(data.sheets)} sheet(s), {len(data.budget_pages)} page set(s), "
+                f"{len(data.national_plans)} national plan(s), "
                 f"{len(data.alignments)} alignment file(s)")
     ds = _new_dataset()
 
@@ -107,6 +109,8 @@ def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check
         write_national_plan(plan, Writer(ds.graph(ids.source_graph(plan.source.key))))
     for _, sheet in data.sheets:
         write_sheet(sheet, Writer(ds.graph(ids.source_graph(sheet.source.key))))
+    for _, pages in data.budget_pages:
+        write_budget_pages(pages, data.classification, Writer(ds.graph(ids.source_graph(pages.source.key))))
     _write_meta(Writer(ds.graph(ids.G_META)))
     known = {s for g in ds.graphs() for c in PROGRAM_CLASSES for s in g.subjects(RDF.type, c)}
     for path, af in data.alignments:

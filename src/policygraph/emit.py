@@ -49,15 +49,17 @@ class Writer:
         self.g.add((s, PROV.wasDerivedFrom, section))
 
     def budget(self, dataset: URIRef, program: URIRef, year: int, stage: str, amount: int | Decimal,
-               section: URIRef, funding: str = "all") -> URIRef:
+               section: URIRef, funding: str = "all", component: str = "project-cost",
+               page: str | None = None) -> URIRef:
         """One qb:Observation of an amount in 千円."""
-        obs = ids.budget_observation(program, year, stage, funding)
+        obs = ids.budget_observation(program, year, stage, funding, component, page)
         self.typed(obs, PG.BudgetObservation, QB.Observation)
         self.add(obs, QB.dataSet, dataset)
         self.add(obs, PG.program, program)
         self.add(obs, PG.fiscalYear, ids.fiscal_year(year))
         self.add(obs, PG.budgetStage, ids.code("budget-stage", stage))
         self.add(obs, PG.fundingSource, ids.code("funding-source", funding))
+        self.add(obs, PG.costComponent, ids.code("cost-component", component))
         self.add(obs, PG.amount, decimal(amount))
         self.add(obs, PG.unitOfMeasure, THOUSAND_YEN)
         self.add(obs, PG.currency, Literal("JPY"))

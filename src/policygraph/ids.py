@@ -110,9 +110,15 @@ def source_section(key: str, path: str) -> URIRef:
     return iri("source", key, "section", path)
 
 
-def budget_observation(program: URIRef, year: int, stage: str, funding: str = "all") -> URIRef:
-    return ID[f"budget/{str(program).removeprefix(str(ID))}/{year}/{stage}/{funding}"]
+def budget_observation(program: URIRef, year: int, stage: str, funding: str = "all",
+                       component: str = "project-cost", page: str | None = None) -> URIRef:
+    """A sheet's figure: budget/<program>/<year>/<stage>/<funding>; a page's adds /<component>/<page id>
+    (one figure can be printed on several pages, and each page's printing is its own observation)."""
+    tail = f"/{component}/{page}" if page else ""
+    return ID[f"budget/{str(program).removeprefix(str(ID))}/{year}/{stage}/{funding}{tail}"]
 
 
-def staff_observation(program: URIRef, year: int, stage: str) -> URIRef:
-    return ID[f"staff/{str(program).removeprefix(str(ID))}/{year}/{stage}"]
+def staff_observation(program: URIRef, year: int, stage: str, kind: str | None = None,
+                      page: str | None = None) -> URIRef:
+    tail = f"/{kind}/{page}" if page else ""
+    return ID[f"staff/{str(program).removeprefix(str(ID))}/{year}/{stage}{tail}"]

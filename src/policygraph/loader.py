@@ -18,6 +18,8 @@ from pydantic import BaseModel, ValidationError
 from .input_limits import InputFileError, check_yaml_text
 from .records import (
     AlignmentsFile,
+    BudgetClassificationFile,
+    BudgetPagesFile,
     FiscalYearsFile,
     NationalPlanFile,
     OrganizationsFile,
@@ -112,6 +114,8 @@ class DataSet:
     national_plans: list[tuple[Path, NationalPlanFile]] = field(default_factory=list)
     sheets: list[tuple[Path, PrefecturalSheetFile]] = field(default_factory=list)
     alignments: list[tuple[Path, AlignmentsFile]] = field(default_factory=list)
+    classification: BudgetClassificationFile | None = None
+    budget_pages: list[tuple[Path, BudgetPagesFile]] = field(default_factory=list)
 
     def all_units(self):
         """Departments and divisions: the reference table's, then those a sheet brings itself."""
@@ -119,8 +123,9 @@ class DataSet:
 
     def files(self) -> list[Path]:
         ref = self.root / "reference"
-        return [ref / "prefectures.yaml", ref / "fiscal-years.yaml", ref / "organizations.yaml"] + [
-            p for p, _ in (*self.national_plans, *self.sheets, *self.alignments)
+        return [ref / "prefectures.yaml", ref / "fiscal-years.yaml", ref / "organizations.yaml",
+                ref / "budget-classification.yaml"] + [
+            p for p, _ in (*self.national_plans, *self.sheets, *self.budget_pages, *self.alignments)
         ]
 
 
@@ -128,7 +133,8 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.yaml")) if folder.is_dir() else []
 
 
-def load_data(root: Path, extra_sheets: list[Path] = (), extra_alignments: list[Path] = ()) -> DataSet:
+def load_data(root: Path, extra_sheets: list[Path] = (), extra_alignments: list[Path] = (),
+              extra_pages: list[Path] = ()) -> DataSet:
     """Load data/: reference tables, national plans, prefectural sheets, curated alignments.
 
     ``extra_sheets`` / ``extra_alignments`` add files from elsewhere (tests use them for fixtures).
@@ -139,10 +145,13 @@ def load_data(root: Path, extra_sheets: list[Path] = (), extra_alignments: list[
         prefectures=load_model(ref / "prefectures.yaml", PrefecturesFile),
         fiscal_years=load_model(ref / "fiscal-years.yaml", FiscalYearsFile),
         organizations=load_model(ref / "organizations.yaml", OrganizationsFile),
+        classification=load_model(ref / "budget-classification.yaml", BudgetClassificationFile),
     )
     ds.national_plans = [(p, load_model(p, NationalPlanFile)) for p in _yaml_files(root / "national")]
     sheets = _yaml_files(root / "prefectures") + list(extra_sheets)
     ds.sheets = [(p, load_model(p, PrefecturalSheetFile)) for p in sheets]
+    ds.budget_pages = [(p, load_model(p, BudgetPagesFile))
+                       for p in _yaml_files(root / "budget-pages") + list(extra_pages)]
     ds.alignments = [(p, load_model(p, AlignmentsFile))
                      for p in _yaml_files(root / "alignments") + list(extra_alignments)]
     _check_references(ds)
@@ -199,8 +208,37 @@ def _check_references(ds: DataSet) -> None:
                 year_ok(path, f"sub-project {sp.no} budget", cell.year)
         for col in proj.kpi_columns:
             year_ok(path, "project.kpi_columns", col.year)
+    for path, pf in ds.budget_pages:
+        _check_pages(path, pf, ds, keys, codes, year_ok, errors)
     for path, af in ds.alignments:
         if af.source.prefectural_source not in keys:
             errors.append(f"{path}: source.prefectural_source: no sheet has key {af.source.prefectural_source!r}")
     if errors:
         raise RecordError("\n".join(errors))
+
+
+def _check_pages(path: Path, pf, ds: DataSet, keys: dict[str, Path], codes: set[str], year_ok, errors: list[str]) -> None:
+    """A budget-pages file: its key, prefecture, years and 款・項 against the reference tables."""
+    src = pf.source
+    if src.key in keys:
+        errors.append(f"{path}: source.key {src.key!r} is also used by {keys[src.key]}")
+    keys[src.key] = path
+    if src.prefecture not in codes:
+        errors.append(f"{path}: source.prefecture: unknown JIS code {src.prefecture!r}")
+    dept = {u.key: u for u in ds.all_units()}.get(src.department)
+    if dept is None or dept.prefecture != src.prefecture:
+        errors.append(f"{path}: source.department: {src.department!r} is not a unit of prefecture {src.prefecture} "
+                      "in data/reference/organizations.yaml")
+    under: dict[str, tuple[str, str]] = {}
+    for i, page in enumerate(pf.pages):
+        if dept and page.organisation and dept.name_ja not in page.organisation:
+            errors.append(f"{path}: pages[{i}].organisation: {page.organisation!r} is not under {dept.name_ja}")
+        year_ok(path, f"pages[{i}].fiscal_year", page.fiscal_year)
+        c = page.classification
+        if c is None:
+            continue
+        if ds.classification is None or ds.classification.item_of(c["款"], c["項"]) is None:
+            errors.append(f"{path}: pages[{i}].classification: 款 {c['款']!r} / 項 {c['項']!r} is not in "
+                          "data/reference/budget-classification.yaml")
+        if under.setdefault(c["目"], (c["款"], c["項"])) != (c["款"], c["項"]):
+            errors.append(f"{path}: pages[{i}].classification: 目 {c['目']!r} sits under {under[c['目']]} on another page")

@@ -23,6 +23,7 @@ def write_reference(ds: DataSet, w: Writer) -> None:
     _regions_and_prefectures(ds, w)
     _fiscal_years(ds, w)
     _organizations(ds, w)
+    _budget_classification(ds, w)
 
 
 def _regions_and_prefectures(ds: DataSet, w: Writer) -> None:
@@ -97,3 +98,32 @@ def write_units(units: list[UnitRecord], w: Writer) -> None:
         if u.unit_of:  # a division (課) within a department (部局)
             w.add(unit, ORG.subOrganizationOf, ids.organization(u.unit_of))
         w.add(unit, PG.prefecture, ids.prefecture(u.prefecture))
+
+
+def _budget_classification(ds: DataSet, w: Writer) -> None:
+    """The statutory 款 and 項 as one SKOS scheme shared by all prefectures (their 目 sit under the 項)."""
+    bc = ds.classification
+    if bc is None:
+        return
+    scheme = ids.iri("budget-classification")
+    doc = ids.source_document(bc.source.key)
+    w.typed(doc, PG.SourceDocument)
+    w.label(doc, bc.source.title, bc.source.title_en)
+    w.add(doc, ids.DCTERMS.title, Literal(bc.source.title, lang="ja"))
+    w.typed(scheme, SKOS.ConceptScheme)
+    w.label(scheme, "歳出予算の款・項", "Budget classification of expenditure (款 and 項)", concept=True)
+    w.derived(scheme, doc)
+    for s in bc.sections:
+        kan = ids.iri("budget-classification", s.key)
+        w.typed(kan, PG.BudgetSection, SKOS.Concept)
+        w.label(kan, s.name, s.name_en, concept=True)
+        w.add(kan, SKOS.inScheme, scheme)
+        w.add(kan, SKOS.topConceptOf, scheme)
+        w.derived(kan, doc)
+        for i in s.items:
+            kou = ids.iri("budget-classification", s.key, i.key)
+            w.typed(kou, PG.BudgetSection, SKOS.Concept)
+            w.label(kou, i.name, i.name_en, concept=True)
+            w.add(kou, SKOS.inScheme, scheme)
+            w.add(kou, SKOS.broader, kan)
+            w.derived(kou, doc)

@@ -114,6 +114,7 @@ def _costs(proj: ProjectRecord, project: URIRef, doc_key: str, budgets: URIRef, 
             w.add(obs, PG.program, project)
             w.add(obs, PG.fiscalYear, ids.fiscal_year(row.year))
             w.add(obs, PG.budgetStage, ids.code("budget-stage", row.stage))
+            w.add(obs, PG.staffKind, ids.code("staff-kind", "all-staff"))  # the sheet's 職員数: no breakdown
             w.add(obs, PG.staffCount, decimal(row.staff))
             w.derived(obs, s)
 

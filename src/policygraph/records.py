@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from . import budget_labels as bl
 from .eras import parse_fiscal_year
 
 
@@ -370,6 +372,143 @@ class PrefecturalSheetFile(Record):
     source: SheetSource
     units: list[UnitRecord] = []   # departments/divisions not yet in data/reference/organizations.yaml
     project: ProjectRecord
+
+
+# ---------------------------------------------------------------- budget classification (款・項)
+
+class ClassItem(Record):
+    key: Key
+    name: str
+    name_en: str
+
+
+class ClassSection(ClassItem):
+    items: list[ClassItem]
+
+
+class BudgetClassificationFile(Record):
+    source: ReferenceSource
+    sections: list[ClassSection]
+
+    def item_of(self, section: str, item: str) -> tuple[ClassSection, ClassItem] | None:
+        """The 款 and 項 named as printed, or None."""
+        for s in self.sections:
+            for i in s.items:
+                if s.name == section and i.name == item:
+                    return s, i
+        return None
+
+
+# ---------------------------------------------------------------- budget-compilation pages
+
+class PagesSource(Record):
+    """A prefecture's set of budget-compilation pages (予算編成過程の公開): one web source."""
+    key: Key
+    prefecture: JisCode
+    title: str
+    title_en: str
+    publisher: str
+    site: Annotated[str, Field(pattern=r"^https?://[^\s]+/$")]
+    department: Key           # the unit every page's 部・課・担当 names (data/reference/organizations.yaml)
+    accessed: date
+    read_from: str
+    licence: str
+
+
+class PagesProgram(Record):
+    key: Key
+    name: str
+    name_en: str
+
+
+class BudgetItem(Record):
+    """A 目 as the pages print it, with our ASCII key."""
+    key: Key
+    name: str
+    name_en: str
+
+
+class PrintedRow(Record):
+    label: str
+    values: list[str] = Field(min_length=1)
+
+
+_DOC_ID = re.compile(r"/([0-9a-f]{32})$")
+_URL_YEAR = re.compile(r"/(?:shin)?(R\d+|\d{2})[Yy]osan_")
+
+
+class BudgetPage(Record):
+    """One page: a program in one fiscal year, every field as printed."""
+    id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")]
+    fiscal_year: FiscalYear
+    heading: str | None = None
+    title: str | None = None
+    budget: str | None = None
+    kind: str | None = None
+    classification: dict[Literal["款", "項", "目"], str] | None = None
+    program: Key
+    name: str
+    organisation: str | None = None
+    columns: list[str] = []
+    rows: list[PrintedRow] = []
+    request: str | None = None
+    assessment: str | None = None
+    not_shown: list[str] = []
+    second_reading: Literal["match", "not-found", "not-done"]
+
+    @model_validator(mode="after")
+    def _readable(self):
+        m = _DOC_ID.search(self.url)
+        if not m or m.group(1) != self.id:
+            raise ValueError(f"id {self.id!r} is not the last segment of the url")
+        if (u := _URL_YEAR.search(self.url)) and parse_fiscal_year(
+                f"R{u.group(1)[1:]}" if u.group(1).startswith("R") else f"H{u.group(1)}") != self.fiscal_year:
+            raise ValueError(f"fiscal_year {self.fiscal_year} is not the year of the url's database {u.group(0)!r}")
+        if self.classification is not None and set(self.classification) != {"款", "項", "目"}:
+            raise ValueError("classification needs 款, 項 and 目")
+        if self.rows and not self.columns:
+            raise ValueError("rows need columns")
+        for c in self.columns:
+            bl.column_kind(c)
+        for i, row in enumerate(self.rows):
+            if len(row.values) > len(self.columns):
+                raise ValueError(f"rows[{i}]: {len(row.values)} values for {len(self.columns)} columns")
+            bl.read_row_label(row.label, self.fiscal_year)
+            for c, v in zip(self.columns, row.values):
+                (bl.read_amount if bl.column_kind(c)[0] == "component" else bl.read_persons)(v)
+        if self.request:
+            bl.read_request_line(self.request)
+        if self.assessment:
+            bl.read_assessment(self.assessment)
+        if not self.rows and not self.request:
+            raise ValueError("a page needs a cost table or a 要求額 line: it has no figure")
+        return self
+
+
+class BudgetPagesFile(Record):
+    source: PagesSource
+    programs: list[PagesProgram]
+    classification: list[BudgetItem] = []
+    pages: list[BudgetPage]
+
+    @model_validator(mode="after")
+    def _keys(self):
+        programs = [p.key for p in self.programs]
+        if len(set(programs)) != len(programs):
+            raise ValueError("two programs share a key")
+        ids = [p.id for p in self.pages]
+        if len(set(ids)) != len(ids):
+            raise ValueError("two pages share an id (the same page entered twice)")
+        items = {i.name for i in self.classification}
+        for p in self.pages:
+            if p.program not in programs:
+                raise ValueError(f"page {p.id}: program {p.program!r} is not in programs")
+            if p.classification and p.classification["目"] not in items:
+                raise ValueError(f"page {p.id}: 目 {p.classification['目']!r} is not in classification")
+            if not p.url.startswith(self.source.site):
+                raise ValueError(f"page {p.id}: url is not under the source's site {self.source.site}")
+        return self
 
 
 # ---------------------------------------------------------------- alignments
