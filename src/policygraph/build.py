@@ -30,10 +30,10 @@ from .ids import PG, PREFIXES
 from .inference import entailments
 from .loader import DataSet, load_data
 from .progress import Stages
-from .rdf_alignments import write_alignments
+from .rdf_alignments import write_alignments, write_continuity
 from .rdf_national import write_national_plan
+from .rdf_pages import write_budget_pages, write_figures
 from .rdf_reference import write_reference
-from .rdf_pages import write_budget_pages
 from .rdf_sheet import write_sheet
 
 PROGRAM_CLASSES = (PG.NationalProgram, PG.PrefecturalProject, PG.SubProject, PG.Initiative)
@@ -111,10 +111,14 @@ def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check
         write_sheet(sheet, Writer(ds.graph(ids.source_graph(sheet.source.key))))
     for _, pages in data.budget_pages:
         write_budget_pages(pages, data.classification, Writer(ds.graph(ids.source_graph(pages.source.key))))
+    for _, figures in data.figures:
+        write_figures(figures, Writer(ds.graph(ids.source_graph(figures.source.key))))
     _write_meta(Writer(ds.graph(ids.G_META)))
     known = {s for g in ds.graphs() for c in PROGRAM_CLASSES for s in g.subjects(RDF.type, c)}
     for path, af in data.alignments:
         write_alignments(af, path, data, Writer(ds.graph(ids.curated_graph(af.source.key))), known)
+    for _, cf in data.continuity:
+        write_continuity(cf, data, Writer(ds.graph(ids.curated_graph(cf.source.key))))
 
     asserted = Graph()
     stages.done(f"RDF: {sum(len(g) for g in ds.graphs()):,} triples")

@@ -1,4 +1,4 @@
-"""The ``policygraph`` command: build, validate."""
+"""The ``policygraph`` command: build, validate, serve, load, import."""
 
 from __future__ import annotations
 
@@ -179,6 +179,19 @@ def _load(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from .importer import ImportProblem, import_figures
+
+    try:
+        out, figures, programs = import_figures(Path(args.file), _root(args), args.key, args.title, args.title_en,
+                                                out=Path(args.out) if args.out else None, force=args.force)
+    except ImportProblem as e:
+        print(f"error: bad input (nothing written):\n{e}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}: {figures} figures, {programs} programs")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="policygraph", description="Knowledge graph of Japanese SME policy.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -242,6 +255,23 @@ def main(argv: list[str] | None = None) -> int:
     ld.add_argument("--only-graphs", action="store_true", help="push only the --graph files, not the built dataset")
     ld.add_argument("--root", help="project directory (default: this checkout)")
     ld.set_defaults(func=_load)
+
+    im = sub.add_parser("import", help="turn a spreadsheet of budget figures (.csv or .xlsx) into data/figures/*.yaml",
+                        description="One row per amount as printed. Columns (header row 1, any order): prefecture, "
+                                    "program, program_en, program_key, fiscal_year, stage, component (optional), "
+                                    "amount, unit, label, source_url, source_title, accessed, note (optional); see "
+                                    "data/templates/figures.csv. CSV must be UTF-8 (a BOM is fine). For .xlsx only "
+                                    "the first sheet is read, and a workbook whose other sheets hold data is "
+                                    "refused. At most 5 MB and 20,000 rows. Exit status: 0 written, 2 bad input "
+                                    "(every problem listed as FILE:ROW:COLUMN: message; nothing written).")
+    im.add_argument("file", metavar="FILE", help="the spreadsheet: FILE.csv or FILE.xlsx")
+    im.add_argument("--key", required=True, help="the source's key: lowercase ASCII, digits and - (e.g. tottori-pages)")
+    im.add_argument("--title", required=True, help="the source's title in Japanese")
+    im.add_argument("--title-en", required=True, help="the source's title in English")
+    im.add_argument("--out", help="file to write (default: data/figures/<JIS code>-<KEY>.yaml in the project)")
+    im.add_argument("--force", action="store_true", help="replace the output file if it exists")
+    im.add_argument("--root", help="project directory (default: this checkout)")
+    im.set_defaults(func=_import)
 
     try:
         args = parser.parse_args(argv)

@@ -50,8 +50,8 @@ class Writer:
 
     def budget(self, dataset: URIRef, program: URIRef, year: int, stage: str, amount: int | Decimal,
                section: URIRef, funding: str = "all", component: str = "project-cost",
-               page: str | None = None) -> URIRef:
-        """One qb:Observation of an amount in 千円."""
+               page: str | None = None, unit: str = "thousand-yen") -> URIRef:
+        """One qb:Observation of an amount, in 千円 unless the source prints 円."""
         obs = ids.budget_observation(program, year, stage, funding, component, page)
         self.typed(obs, PG.BudgetObservation, QB.Observation)
         self.add(obs, QB.dataSet, dataset)
@@ -61,7 +61,7 @@ class Writer:
         self.add(obs, PG.fundingSource, ids.code("funding-source", funding))
         self.add(obs, PG.costComponent, ids.code("cost-component", component))
         self.add(obs, PG.amount, decimal(amount))
-        self.add(obs, PG.unitOfMeasure, THOUSAND_YEN)
+        self.add(obs, PG.unitOfMeasure, ids.code("unit", unit))
         self.add(obs, PG.currency, Literal("JPY"))
         self.derived(obs, section)
         return obs

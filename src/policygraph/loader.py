@@ -20,6 +20,8 @@ from .records import (
     AlignmentsFile,
     BudgetClassificationFile,
     BudgetPagesFile,
+    ContinuityFile,
+    FiguresFile,
     FiscalYearsFile,
     NationalPlanFile,
     OrganizationsFile,
@@ -116,6 +118,8 @@ class DataSet:
     alignments: list[tuple[Path, AlignmentsFile]] = field(default_factory=list)
     classification: BudgetClassificationFile | None = None
     budget_pages: list[tuple[Path, BudgetPagesFile]] = field(default_factory=list)
+    figures: list[tuple[Path, FiguresFile]] = field(default_factory=list)
+    continuity: list[tuple[Path, ContinuityFile]] = field(default_factory=list)
 
     def all_units(self):
         """Departments and divisions: the reference table's, then those a sheet brings itself."""
@@ -125,7 +129,8 @@ class DataSet:
         ref = self.root / "reference"
         return [ref / "prefectures.yaml", ref / "fiscal-years.yaml", ref / "organizations.yaml",
                 ref / "budget-classification.yaml"] + [
-            p for p, _ in (*self.national_plans, *self.sheets, *self.budget_pages, *self.alignments)
+            p for p, _ in (*self.national_plans, *self.sheets, *self.budget_pages, *self.figures, *self.alignments,
+                *self.continuity)
         ]
 
 
@@ -134,7 +139,7 @@ def _yaml_files(folder: Path) -> list[Path]:
 
 
 def load_data(root: Path, extra_sheets: list[Path] = (), extra_alignments: list[Path] = (),
-              extra_pages: list[Path] = ()) -> DataSet:
+              extra_pages: list[Path] = (), extra_figures: list[Path] = ()) -> DataSet:
     """Load data/: reference tables, national plans, prefectural sheets, curated alignments.
 
     ``extra_sheets`` / ``extra_alignments`` add files from elsewhere (tests use them for fixtures).
@@ -152,6 +157,8 @@ def load_data(root: Path, extra_sheets: list[Path] = (), extra_alignments: list[
     ds.sheets = [(p, load_model(p, PrefecturalSheetFile)) for p in sheets]
     ds.budget_pages = [(p, load_model(p, BudgetPagesFile))
                        for p in _yaml_files(root / "budget-pages") + list(extra_pages)]
+    ds.figures = [(p, load_model(p, FiguresFile)) for p in _yaml_files(root / "figures") + list(extra_figures)]
+    ds.continuity = [(p, load_model(p, ContinuityFile)) for p in _yaml_files(root / "continuity")]
     ds.alignments = [(p, load_model(p, AlignmentsFile))
                      for p in _yaml_files(root / "alignments") + list(extra_alignments)]
     _check_references(ds)
@@ -210,6 +217,33 @@ def _check_references(ds: DataSet) -> None:
             year_ok(path, "project.kpi_columns", col.year)
     for path, pf in ds.budget_pages:
         _check_pages(path, pf, ds, keys, codes, year_ok, errors)
+    for path, ff in ds.figures:
+        if ff.source.key in keys:
+            errors.append(f"{path}: source.key {ff.source.key!r} is also used by {keys[ff.source.key]}")
+        keys[ff.source.key] = path
+        if ff.source.prefecture not in codes:
+            errors.append(f"{path}: source.prefecture: unknown JIS code {ff.source.prefecture!r}")
+        for i, f in enumerate(ff.figures):
+            year_ok(path, f"figures[{i}].fiscal_year", f.fiscal_year)
+    pages = {pf.source.key: pf for _, pf in ds.budget_pages}
+    for path, cf in ds.continuity:
+        pf = pages.get(cf.source.pages_source)
+        if pf is None:
+            errors.append(f"{path}: source.pages_source: no budget-pages file has key {cf.source.pages_source!r}")
+            continue
+        programs, page_of = {p.key for p in pf.programs}, {p.id: p for p in pf.pages}
+        for i, link in enumerate(cf.links):
+            for side in ("earlier", "later"):
+                if getattr(link, side) not in programs:
+                    errors.append(f"{path}: links[{i}].{side}: {getattr(link, side)!r} is not a program of "
+                                  f"{cf.source.pages_source}")
+            for fld in ("page", "second_page"):
+                pid = getattr(link, fld)
+                if pid is not None and pid not in page_of:
+                    errors.append(f"{path}: links[{i}].{fld}: no page {pid!r} in {cf.source.pages_source}")
+            shown = page_of.get(link.page)
+            if shown is not None and shown.program not in (link.earlier, link.later):
+                errors.append(f"{path}: links[{i}].page: that page is about {shown.program!r}, neither side")
     for path, af in ds.alignments:
         if af.source.prefectural_source not in keys:
             errors.append(f"{path}: source.prefectural_source: no sheet has key {af.source.prefectural_source!r}")

@@ -1,17 +1,19 @@
-"""Curated alignments → RDF: a reified pg:Alignment per link, plus the pg:alignedWith shortcut."""
+"""Curated links → RDF: alignments (a reified pg:Alignment per link, plus the pg:alignedWith shortcut) and
+continuity between a prefecture's programs across years (pg:ProgramLink, plus pg:continuedBy)."""
 
 from __future__ import annotations
 
 from rdflib import Literal, URIRef
-from rdflib.namespace import DCTERMS, PROV
+from rdflib.namespace import DCTERMS, PROV, RDFS
 
 from . import ids
 from .emit import Writer
 from .ids import PG
 from .loader import DataSet, RecordError
 from .rdf_national import program_iri
+from .rdf_pages import program_iri as pages_program_iri
 from .rdf_sheet import initiative_iri, sub_project_iri
-from .records import AlignmentsFile
+from .records import AlignmentsFile, ContinuityFile
 
 
 def write_alignments(af: AlignmentsFile, path, ds: DataSet, w: Writer, known: set[URIRef]) -> None:
@@ -19,7 +21,8 @@ def write_alignments(af: AlignmentsFile, path, ds: DataSet, w: Writer, known: se
     src = af.source
     national = next((p for _, p in ds.national_plans if p.source.key == src.national_source), None)
     sheet = next((s for _, s in ds.sheets if s.source.key == src.prefectural_source), None)
-    if national is None or sheet is None:
+    pages = next((p for _, p in ds.budget_pages if p.source.key == src.prefectural_source), None)
+    if national is None or (sheet is None and pages is None):
         raise RecordError(f"{path}: source: unknown national_source or prefectural_source")
     doc = ids.source_document(src.key)
     w.typed(doc, PG.SourceDocument, PROV.Entity)
@@ -27,12 +30,19 @@ def write_alignments(af: AlignmentsFile, path, ds: DataSet, w: Writer, known: se
     w.add(doc, DCTERMS.title, Literal(src.title, lang="ja"))
     agent = ids.iri("agent", src.asserted_by)
     w.add(doc, DCTERMS.creator, agent)
-    pref, key = sheet.source.prefecture, sheet.project.key
     year = national.source.fiscal_year
     for a in af.alignments:
         nat = program_iri(year, a.national)
-        parts = [int(x) for x in a.prefectural.split("/")]
-        local = sub_project_iri(pref, key, parts[0]) if len(parts) == 1 else initiative_iri(pref, key, *parts)
+        if sheet is not None:
+            pref, key = sheet.source.prefecture, sheet.project.key
+            parts = [int(x) for x in a.prefectural.split("/")] if a.prefectural[0].isdigit() else []
+            if not parts:
+                raise RecordError(f"{path}: alignment {a.key!r}: prefectural must be a sub-project number here")
+            local = sub_project_iri(pref, key, parts[0]) if len(parts) == 1 else initiative_iri(pref, key, *parts)
+            place = ids.source_section(sheet.source.key, "sub-projects/" + "/".join(str(p) for p in parts))
+        else:
+            local = pages_program_iri(pages.source.prefecture, a.prefectural)
+            place = ids.source_document(pages.source.key)
         for side, name in ((nat, "national"), (local, "prefectural")):
             if side not in known:
                 raise RecordError(f"{path}: alignment {a.key!r}: {name} side {getattr(a, name)!r} is not a program "
@@ -49,7 +59,36 @@ def write_alignments(af: AlignmentsFile, path, ds: DataSet, w: Writer, known: se
         w.text(al, PG.prefecturalEvidence, a.prefectural_evidence)
         w.add(al, PROV.wasAttributedTo, agent)
         w.derived(al, ids.source_section(national.source.key, a.national))
-        w.derived(al, ids.source_section(sheet.source.key,
-                                         "sub-projects/" + "/".join(str(p) for p in parts)))
+        w.derived(al, place)
         w.derived(al, doc)
         w.add(local, PG.alignedWith, nat)  # the enclosing project gets it by inference (property chain)
+
+
+def write_continuity(cf: ContinuityFile, ds: DataSet, w: Writer) -> None:
+    src = cf.source
+    pages = next(p for _, p in ds.budget_pages if p.source.key == src.pages_source)  # the loader checked it
+    pref = pages.source.prefecture
+    doc = ids.source_document(src.key)
+    w.typed(doc, PG.SourceDocument, PROV.Entity)
+    w.label(doc, src.title, src.title_en)
+    w.add(doc, DCTERMS.title, Literal(src.title, lang="ja"))
+    agent = ids.iri("agent", src.asserted_by)
+    w.add(doc, DCTERMS.creator, agent)
+    for link in cf.links:
+        node = ids.iri("program-link", pref, link.key)
+        earlier, later = pages_program_iri(pref, link.earlier), pages_program_iri(pref, link.later)
+        w.typed(node, PG.ProgramLink)
+        w.label(node, f"{link.key}（事業の継続関係）", f"program continuity {link.key}")
+        w.add(node, PG.earlierProgram, earlier)
+        w.add(node, PG.laterProgram, later)
+        w.add(node, PG.continuityType, ids.code("continuity-type", link.type))
+        w.add(node, PG.evidenceKind, ids.code("evidence-kind", link.evidence))
+        for page in (link.page, link.second_page):
+            if page:
+                w.add(node, PG.evidencePage, ids.source_document(f"{pages.source.key}/page/{page}"))
+        w.text(node, PG.quote, link.quote)
+        w.text(node, RDFS.comment, link.note_en, lang="en")
+        w.add(node, PROV.wasAttributedTo, agent)
+        w.derived(node, ids.source_document(f"{pages.source.key}/page/{link.page}"))
+        w.derived(node, doc)
+        w.add(earlier, PG.continuedBy, later)  # pg:continues, its inverse, comes by inference

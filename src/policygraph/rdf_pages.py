@@ -11,15 +11,17 @@ where a row's トータルコスト is not 事業費 + 人件費 as printed.
 
 from __future__ import annotations
 
+import hashlib
+
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, SKOS, XSD
 
 from . import budget_labels as bl
 from . import ids
-from .eras import fiscal_year_labels
 from .emit import Writer, decimal
+from .eras import fiscal_year_labels
 from .ids import PG, QB
-from .records import BudgetClassificationFile, BudgetPage, BudgetPagesFile
+from .records import BudgetClassificationFile, BudgetPage, BudgetPagesFile, FiguresFile
 
 PERSON = ids.code("unit", "person")
 
@@ -175,3 +177,43 @@ def _printed(obs: URIRef, row: str, column: str | None, printed: str | None, ite
     w.add(obs, PG.columnLabel, Literal(column) if column else None)
     w.add(obs, PG.printedValue, Literal(printed) if printed else None)
     w.add(obs, PG.budgetClassification, item)
+
+
+def write_figures(ff: FiguresFile, w: Writer) -> None:
+    """A figures file (from ``policygraph import``): each figure an observation derived from its page."""
+    src, pref = ff.source, ff.source.prefecture
+    doc = ids.source_document(src.key)
+    w.typed(doc, PG.SourceDocument)
+    w.label(doc, src.title, src.title_en)
+    w.add(doc, DCTERMS.title, Literal(src.title, lang="ja"))
+    w.add(doc, PG.prefecture, ids.prefecture(pref))
+    budgets = w.dataset(ids.iri("dataset", "budget", src.key), PG.BudgetStructure,
+                        f"予算額：{src.title}", f"Budgets: {src.title_en}", doc)
+    for p in ff.programs:
+        prog = program_iri(pref, p.key)
+        w.typed(prog, PG.PrefecturalProject)
+        w.label(prog, p.name, p.name_en)
+        w.add(prog, PG.prefecture, ids.prefecture(pref))
+        w.add(prog, PG.implementedBy, ids.prefecture(pref))
+        w.derived(prog, doc)
+    pages: dict[str, URIRef] = {}
+    for i, f in enumerate(ff.figures, 1):
+        page_key = f"{src.key}/page/{hashlib.sha256(f.url.encode()).hexdigest()[:16]}"
+        page = ids.source_document(page_key)
+        if f.url not in pages:
+            pages[f.url] = page
+            w.typed(page, PG.WebPage, PG.SourceDocument)
+            w.label(page, f.title)
+            w.add(page, DCTERMS.title, Literal(f.title, lang="ja"))
+            w.add(page, DCTERMS.isPartOf, doc)
+            w.add(page, PG.pageUrl, URIRef(f.url))
+            w.add(page, PG.accessedOn, Literal(f.accessed.isoformat(), datatype=XSD.date))
+            w.add(page, PG.fiscalYear, ids.fiscal_year(f.fiscal_year))
+            w.add(page, PG.aboutProgram, program_iri(pref, f.program))
+            w.add(page, PG.prefecture, ids.prefecture(pref))
+        s = w.section(page_key, f"figure-{i}", f.label, f"{f.label} {f.amount}{f.unit}")
+        obs = w.budget(budgets, program_iri(pref, f.program), f.fiscal_year, f.stage, f.value, s,
+                       component=f.component, page=f"{page_key.rsplit('/', 1)[1]}/figure-{i}",
+                       unit="yen" if f.unit == "円" else "thousand-yen")
+        _printed(obs, f.label, None, f"{f.amount}{f.unit}", None, w)
+        w.text(obs, PG.transcriptionNote, f.note)

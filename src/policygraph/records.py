@@ -14,7 +14,14 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from . import budget_labels as bl
 from .eras import parse_fiscal_year
@@ -133,7 +140,7 @@ class PlanItem(Record):
     kind: Literal["measure", "program"] = "program"
     budget: NationalBudget | None = None
     description: str | None = None
-    items: list["PlanItem"] = []
+    items: list[PlanItem] = []
 
     @model_validator(mode="after")
     def _measures_have_no_budget(self):
@@ -511,12 +518,62 @@ class BudgetPagesFile(Record):
         return self
 
 
+# ---------------------------------------------------------------- figures (a researcher's spreadsheet)
+
+FigureStage = Literal["request", "draft", "initial", "supplementary", "current", "settlement", "assessed", "final",
+                      "revised", "prior-year-budget", "supplementary-request"]
+
+
+class FiguresSource(Record):
+    """A file of single figures, each from a named public source (made by ``policygraph import``)."""
+    key: Key
+    prefecture: JisCode
+    title: str
+    title_en: str
+
+
+class Figure(Record):
+    """One amount as printed, where it was printed, and what it is."""
+    program: Key
+    fiscal_year: FiscalYear
+    stage: FigureStage
+    component: Literal["project-cost", "personnel-cost", "total-cost"] = "project-cost"
+    amount: Annotated[str, Field(pattern=r"^[0-9]{1,3}(,[0-9]{3})*$|^[0-9]+$")]  # as printed, no unit; ASCII digits
+    unit: Literal["千円", "円"]
+    label: str = Field(min_length=1)     # the row or column label the amount is printed under
+    url: Annotated[str, Field(pattern=r"^https?://[^\s]+$")]
+    title: str = Field(min_length=1)     # the page's or document's title
+    accessed: date
+    note: str | None = None
+
+    @property
+    def value(self) -> int:
+        return int(self.amount.replace(",", ""))
+
+
+class FiguresFile(Record):
+    source: FiguresSource
+    programs: list[PagesProgram] = Field(min_length=1)
+    figures: list[Figure] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _keys(self):
+        keys = [p.key for p in self.programs]
+        if len(set(keys)) != len(keys):
+            raise ValueError("two programs share a key")
+        for i, f in enumerate(self.figures):
+            if f.program not in keys:
+                raise ValueError(f"figures[{i}]: program {f.program!r} is not in programs")
+        return self
+
+
 # ---------------------------------------------------------------- alignments
 
 class AlignmentRecord(Record):
     key: Key
     national: Annotated[str, Field(pattern=r"^[345](-\d+)+(-[a-z])?$")]
-    prefectural: Annotated[str, Field(pattern=r"^\d+(/\d+)?$")]
+    # a sheet's sub-project (1) or initiative (1/2), or a program key of a budget-pages file
+    prefectural: Annotated[str, Field(pattern=r"^\d+(/\d+)?$|^[a-z][a-z0-9-]*$")]
     type: Literal["implements", "succeeds", "same-function", "related"]
     rationale: str = Field(min_length=10)
     rationale_en: str = Field(min_length=10)
@@ -536,3 +593,38 @@ class AlignmentSource(Record):
 class AlignmentsFile(Record):
     source: AlignmentSource
     alignments: list[AlignmentRecord]
+
+
+# ---------------------------------------------------------------- continuity (renames, mergers)
+
+class ContinuityRecord(Record):
+    key: Key
+    earlier: Key
+    later: Key
+    type: Literal["renamed", "merged-into", "continued-by"]
+    evidence: Literal["page-states", "shared-subsidy", "same-figures"]
+    page: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    second_page: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")] | None = None
+    quote: str = Field(min_length=2, max_length=80)   # a short phrase as printed, not the page's prose
+    note_en: str = Field(min_length=10)
+
+    @model_validator(mode="after")
+    def _two_programs(self):
+        if self.earlier == self.later:
+            raise ValueError("earlier and later are the same program")
+        if self.evidence != "page-states" and self.second_page is None:
+            raise ValueError(f"{self.evidence} evidence compares two pages: give second_page")
+        return self
+
+
+class ContinuitySource(Record):
+    key: Key
+    title: str
+    title_en: str
+    asserted_by: Key
+    pages_source: Key
+
+
+class ContinuityFile(Record):
+    source: ContinuitySource
+    links: list[ContinuityRecord]
