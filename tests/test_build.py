@@ -77,6 +77,7 @@ def test_fy2025_draft_of_each_sub_project(store):
 
 def test_staff_numbers(store):
     rows = select(store, "SELECT ?year ?stage ?n WHERE { ?o a pg:StaffObservation ; pg:fiscalYear/pg:year ?year ; "
+                         "pg:program id:prefectural-project\\/20\\/070201 ; "
                          "pg:budgetStage/skos:notation ?stage ; pg:staffCount ?n }")
     assert sorted((int(r["year"]), r["stage"], Decimal(r["n"])) for r in rows) == [
         (2024, "current", Decimal("23.8")), (2025, "draft", Decimal("23.8")), (2025, "request", Decimal("23.8"))]

@@ -163,8 +163,11 @@ def test_budget_trend(client):
 
 def test_alignments_both_ways(client):
     assert len(rows(client, "/queries/alignments", pref="20")) == 12
-    same = rows(client, "/queries/alignments", type="same-function")
+    same = rows(client, "/queries/alignments", type="same-function", pref="20")
     assert {r["local_name"] for r in same} == {"専門家派遣事業", "経営支援職員資質向上推進事業"}
+    tottori = rows(client, "/queries/alignments", type="same-function", pref="31")
+    assert {r["local_name"] for r in tottori} == {"鳥取県版経営革新総合支援事業", "事業承継促進事業",
+                                                  "鳥取県中小企業BCP(事業継続計画)策定支援事業"}
     back = rows(client, "/queries/national-program-alignments")
     assert [(r["local_name"], r["type"]) for r in back] == [("ながの産業支援ネット推進事業", "related")]
 

@@ -55,6 +55,18 @@ def test_alignment_quotes_are_verbatim():
         assert squash(a["prefectural_evidence"]) in nagano, a["key"]
 
 
+def test_tottori_alignment_quotes_are_verbatim():
+    """National quotes are in the plan's text; the Tottori side quotes the 事業名 its pages print."""
+    national = squash(seed(NATIONAL))
+    pages = yaml.safe_load((ROOT / "data/budget-pages/31-tottori.yaml").read_text(encoding="utf-8"))
+    names = {p["key"]: {q["name"] for q in pages["pages"] if q["program"] == p["key"]} for p in pages["programs"]}
+    doc = yaml.safe_load((ROOT / "data/alignments/national-2008--31-tottori-pages.yaml").read_text(encoding="utf-8"))
+    assert len(doc["alignments"]) >= 10
+    for a in doc["alignments"]:
+        assert squash(a["national_evidence"]) in national, a["key"]
+        assert a["prefectural_evidence"] in names[a["prefectural"]], a["key"]
+
+
 def national_budgets_in_source() -> list[tuple[int, int | None]]:
     """(FY2008, FY2007 or None for 新規) for every budget line, read straight from the source text."""
     text = unicodedata.normalize("NFKC", seed(NATIONAL))

@@ -252,11 +252,24 @@ def add_resources(app: FastAPI, queries: dict[str, NamedQuery]) -> None:
             raise ApiProblem(404, "not found", f"no prefecture with JIS code {code!r} (01–47)")
         return await run(request, "prefecture-projects", {"pref": code}, set())
 
-    @app.get("/api/compare", summary="Cross-prefecture budget comparison (by=policy-area|national-program, stage)",
-             tags=["resources"])
+    @app.get("/api/compare", summary="Cross-prefecture budget comparison (by=policy-area|national-program|"
+             "classification; stage, year); lists the prefectures with and without figures", tags=["resources"])
     async def compare(request: Request):
         by = request.query_params.get("by", "policy-area")
-        names = {"policy-area": "compare-budget-by-policy-area", "national-program": "compare-budget-by-national-program"}
+        names = {"policy-area": ("compare-budget-by-policy-area", {"stage"}),
+                 "national-program": ("compare-budget-by-national-program", {"stage"}),
+                 "classification": ("compare-budget-by-classification", {"stage", "year"})}
         if by not in names:
             raise ApiProblem(422, "invalid parameter", f"by: {by!r} is not one of {', '.join(names)}", parameter="by")
-        return await run(request, names[by], {}, {"stage"}, own=frozenset({"by"}))
+        name, allowed = names[by]
+        for key in request.query_params.keys():
+            if key not in allowed | RESERVED | {"by"}:
+                raise ApiProblem(422, "invalid parameter", f"unknown parameter {key!r}; allowed: "
+                                 + ", ".join(sorted(allowed | {"by"})), parameter=key)
+        values = {k: v for k, v in request.query_params.items() if k in allowed}
+        envelope, link = await run_named(request, need(name), values)
+        # A comparison says who is in it: every prefecture with budget figures, and those without any.
+        held, _ = await run_named(request, need("prefectures-with-budgets"), {})
+        envelope["prefectures_with_data"] = [r["prefecture"] for r in held["rows"] if int(r["figures"] or 0) > 0]
+        envelope["prefectures_without_data"] = [r["prefecture"] for r in held["rows"] if not int(r["figures"] or 0)]
+        return respond(request, envelope, link, None, name)

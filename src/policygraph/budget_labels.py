@@ -144,7 +144,7 @@ class RequestLine:
 
 _REQ = re.compile(r"^(?:事業費)?要求額:?([\d,]+)千円")
 _PRIOR = re.compile(r"\(前年度予算額([\d,]+)千円\)")
-_FUNDING = re.compile(r"(?<!\w)財?源:([^()]+?)(?=\(|追加|復活|保留|$)")
+_FUNDING = re.compile(r"財?源:([^()]+?)(?=\(|追加|復活|保留|$)")  # one page prints 源: alone
 _ADJ = re.compile(r"(追加|復活|保留):([\d,]+)千円")
 ADJUSTMENT_STAGES = {"追加": "addition", "復活": "restoration", "保留": "held-request"}
 

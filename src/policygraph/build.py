@@ -87,12 +87,13 @@ def inputs_hash(files: list[Path]) -> str:
 
 
 def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check: bool = True,
-                  extra_alignments: list[Path] = (), stages: Stages | None = None) -> Build:
+                  extra_alignments: list[Path] = (), stages: Stages | None = None,
+                  extra_pages: list[Path] = ()) -> Build:
     """Everything but writing: returns the rdflib dataset and a pyoxigraph store holding it.
     ``stages`` reports each step's time (the CLI passes one; many sheets make a long build)."""
     stages = stages or Stages(enabled=False)
     root = root or project_root()
-    data = load_data(root / "data", extra_sheets, extra_alignments)
+    data = load_data(root / "data", extra_sheets, extra_alignments, extra_pages)
     stages.done(f"records: {len(data.sheets)} sheet(s), {len(data.budget_pages)} page set(s), "
                 f"{len(data.national_plans)} national plan(s), "
                 f"{len(data.alignments)} alignment file(s)")
@@ -136,7 +137,7 @@ def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check
         check_budgets(store)
         stages.done("budget cross-checks")
     counts = {str(g.identifier): len(g) for g in ds.graphs() if len(g)}
-    return Build(ds, store, data, inputs_hash(input_files(root, [*extra_sheets, *extra_alignments])), counts)
+    return Build(ds, store, data, inputs_hash(input_files(root, [*extra_sheets, *extra_alignments, *extra_pages])), counts)
 
 
 def _write_meta(w: Writer) -> None:
