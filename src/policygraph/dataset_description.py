@@ -26,6 +26,21 @@ VOCABULARIES = ["https://w3id.org/policygraph/def#", "http://www.w3.org/2004/02/
                 "http://www.w3.org/ns/shacl#"]
 
 
+# Every document and web page the graph was read from, with what is known of its terms of use (a page
+# takes its page set's); the curated files are policygraph's own and come under the dataset's licence.
+SOURCES = """SELECT ?doc ?title ?url ?file ?licence ?parent WHERE {
+  ?doc a <https://w3id.org/policygraph/def#SourceDocument> .
+  OPTIONAL { ?doc <http://purl.org/dc/terms/title> ?t FILTER (lang(?t) = "ja") }
+  OPTIONAL { ?doc <http://www.w3.org/2000/01/rdf-schema#label> ?l FILTER (lang(?l) = "ja") }
+  BIND (COALESCE(?t, ?l, STR(?doc)) AS ?title)
+  OPTIONAL { ?doc <https://w3id.org/policygraph/def#pageUrl> ?url }
+  OPTIONAL { ?doc <https://w3id.org/policygraph/def#fileName> ?file }
+  OPTIONAL { ?doc <http://purl.org/dc/terms/isPartOf> ?parent }
+  OPTIONAL { ?doc (<http://purl.org/dc/terms/isPartOf>?)/<https://w3id.org/policygraph/def#licenceNote> ?licence }
+} ORDER BY ?parent ?title ?url"""
+NO_TERMS = "terms of use not recorded in data/"
+
+
 def _n(prefix: str, local: str) -> ox.NamedNode:
     return ox.NamedNode(NS[prefix] + local)
 
@@ -48,10 +63,12 @@ async def describe(request: Request, dist: Path | None) -> list[ox.Triple]:
     add(ds, _n("dcterms", "title"), ox.Literal("policygraph: a knowledge graph of Japanese SME policy", language="en"))
     add(ds, _n("dcterms", "description"), ox.Literal(
         "国の中小企業支援計画（平成20年度）と長野県の事業改善シート（令和7年度、事業番号07 02 01）を転記し、"
+        "鳥取県の予算編成過程の公開ページ（平成19〜令和8年度、89ページ）の数値を加えて、"
         "事業・予算・成果指標・計画目標と国と県の事業の対応関係を記述したデータ。", language="ja"))
     add(ds, _n("dcterms", "description"), ox.Literal(
         "The FY2008 national SME support plan and Nagano prefecture's FY2025 review sheet for project 07 02 01, "
-        "transcribed: programs, budgets by year and stage, KPIs, plan goals, and curated alignments.", language="en"))
+        "transcribed, with the figures of 89 of Tottori prefecture's budget-compilation pages (FY2007-FY2026): "
+        "programs, budgets by year and stage, KPIs, plan goals, and curated alignments.", language="en"))
     add(ds, _n("dcterms", "license"), ox.NamedNode(LICENCE_URL))
     add(ds, _n("dcterms", "rights"), ox.Literal(LICENCE_NOTE_JA, language="ja"))
     add(ds, _n("dcterms", "rights"), ox.Literal(LICENCE_NOTE_EN, language="en"))
@@ -86,6 +103,17 @@ async def describe(request: Request, dist: Path | None) -> list[ox.Triple]:
         add(sub, _n("sd", "name"), sub)
         add(sub, _n("void", "triples"), ox.Literal(str(n), datatype=_n("xsd", "integer")))
     add(ds, _n("void", "triples"), ox.Literal(str(total), datatype=_n("xsd", "integer")))
+    for row in await _select(request, SOURCES):
+        doc = ox.NamedNode(row["doc"]["value"])
+        add(ds, _n("dcterms", "source"), doc)
+        add(doc, _n("dcterms", "title"), ox.Literal(row["title"]["value"], language="ja"))
+        if "url" in row:
+            add(doc, _n("foaf", "page"), ox.NamedNode(row["url"]["value"]))
+        if "file" in row:
+            add(doc, _n("dcterms", "identifier"), ox.Literal(row["file"]["value"]))
+        if "parent" in row:
+            add(doc, _n("dcterms", "isPartOf"), ox.NamedNode(row["parent"]["value"]))
+        add(doc, _n("dcterms", "rights"), ox.Literal(row["licence"]["value"] if "licence" in row else NO_TERMS, language="en"))
     for name, (_, media) in DUMPS.items():
         if dist is None or not (dist / name).exists():
             continue
@@ -121,12 +149,23 @@ def html_page(graph: list[ox.Triple], lang: str) -> str:
                          f'<td class="num">{int(n):,}</td></tr>' for g, n in subsets)
     endpoint = values(NS["void"] + "sparqlEndpoint")[0].value
     examples = "".join(f'<li><a href="/id/{escape(e)}">{escape(e)}</a></li>' for e in EXAMPLES)
+    sources = [t.object.value for t in graph if t.predicate.value == NS["dcterms"] + "source"]
+
+    def one(p: str, subject: str) -> str:
+        vals = values(p, subject)
+        return vals[0].value if vals else ""
+    source_rows = "".join(
+        f'<tr><td>{link(d, one(NS["dcterms"] + "title", d))}</td>'
+        f'<td>{link(one(NS["foaf"] + "page", d), one(NS["foaf"] + "page", d)) if one(NS["foaf"] + "page", d) else escape(one(NS["dcterms"] + "identifier", d))}</td>'
+        f'<td>{escape(one(NS["dcterms"] + "rights", d))}</td></tr>' for d in sources)
     body = f"""<h1>{escape(text(NS['dcterms'] + 'title'))}</h1><p>{escape(text(NS['dcterms'] + 'description'))}</p>
 <dl><dt>SPARQL endpoint</dt><dd>{link(endpoint, endpoint)} (<a href="/query">query page</a>)</dd>
 <dt>Licence</dt><dd><a href="{LICENCE_URL}">CC BY 4.0</a> — {escape(text(NS['dcterms'] + 'rights'))}</dd>
 <dt>Modified</dt><dd>{escape(text(NS['dcterms'] + 'modified'))}</dd>
 <dt>Machine-readable</dt><dd><a href="/dataset?format=ttl">Turtle</a> · <a href="/dataset?format=jsonld">JSON-LD</a></dd></dl>
 <h2>Downloads</h2><table class="props"><tr><th>file</th><th>media type</th><th>bytes</th></tr>{dist_rows}</table>
+<h2 id="sources">Sources</h2><p>{len(sources)} documents and pages; a page's terms are those of its site.</p>
+<table class="props sources"><tr><th>source</th><th>URL / file</th><th>terms of use</th></tr>{source_rows}</table>
 <h2>Named graphs</h2><table class="props"><tr><th>graph</th><th>triples</th></tr>{graph_rows}</table>
 <h2>Example resources</h2><ul>{examples}</ul>"""
     return layout("dataset", body, lang, "/dataset")

@@ -36,7 +36,10 @@ LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 PREFIXES = "PREFIX pg: <https://w3id.org/policygraph/def#> PREFIX skos: <http://www.w3.org/2004/02/skos/core#> " \
            "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> PREFIX prov: <http://www.w3.org/ns/prov#> " \
            "PREFIX dcterms: <http://purl.org/dc/terms/> "
-STAGE_ORDER = ["request", "draft", "plan-stated", "initial", "supplementary", "carried-over", "current", "settlement"]
+STAGE_ORDER = ["request", "supplementary-request", "adjustment-request", "addition", "restoration", "held-request",
+               "assessed", "held", "draft", "plan-stated", "initial", "final", "already-assessed", "standing",
+               "supplementary", "revised", "carried-over", "current", "prior-year-budget", "budget-unspecified",
+               "unlabelled", "settlement"]
 FORMAT_ALIASES = {"ttl": "turtle", "nt": "ntriples", "rdf": "rdfxml", "jsonld": "jsonld", "html": "html"}
 
 
@@ -167,6 +170,7 @@ async def resource_page(request: Request, iri: str, path: str) -> str:
     body = [f"<h1>{escape(title)}</h1>", f'<p class="iri"><code>{escape(iri)}</code></p>',
             f'<p class="types">{escape(t("types", lang))}: {", ".join(types)}</p>']
     body.append(await _budget_section(request, iri, lang))
+    body.append(await _pages_section(request, iri, lang))
     body.append(await _provenance_section(request, iri, lang))
     body.append(f'<h2>{escape(t("properties", lang))}</h2><table class="props">{rows}</table>')
     if incoming:
@@ -186,15 +190,27 @@ async def resource_page(request: Request, iri: str, path: str) -> str:
 
 
 async def _budget_section(request: Request, iri: str, lang: str) -> str:
-    rows = await _select(request, f"""SELECT ?year ?stage ?stage_label ?funding ?amount WHERE {{
+    # 事業費 only: 人件費 and トータルコスト are on the observations' own pages
+    rows = await _select(request, f"""SELECT DISTINCT ?year ?stage ?stage_label ?funding ?amount WHERE {{
         ?o pg:program <{iri}> ; pg:fiscalYear/pg:year ?year ; pg:budgetStage ?s ; pg:fundingSource/skos:notation ?funding ;
+           pg:costComponent <https://w3id.org/policygraph/id/code/cost-component/project-cost> ;
            pg:amount ?amount . ?s skos:notation ?stage ; skos:prefLabel ?stage_label FILTER(lang(?stage_label) = "{lang}") }}""")
     if not rows:
         return ""
     stages = sorted({r["stage"]["value"] for r in rows}, key=lambda s: STAGE_ORDER.index(s) if s in STAGE_ORDER else 99)
     stage_label = {r["stage"]["value"]: r["stage_label"]["value"] for r in rows}
     years = sorted({r["year"]["value"] for r in rows})
-    cell = {(r["year"]["value"], r["stage"]["value"], r["funding"]["value"]): float(r["amount"]["value"]) for r in rows}
+    cells: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    for r in rows:  # a figure printed on several pages: one value, or each reading where they differ
+        cells[(r["year"]["value"], r["stage"]["value"], r["funding"]["value"])].append(float(r["amount"]["value"]))
+    cell = {k: sorted(v) for k, v in cells.items()}
+
+    def td(key) -> str:
+        if key not in cell:
+            return "<td></td>"
+        shown = " / ".join(f"{v:,.0f}" for v in cell[key])
+        note = f' title="{escape(t("readings", lang))}" class="num differ"' if len(cell[key]) > 1 else ' class="num"'
+        return f"<td{note}>{shown}</td>"
     head = "".join(f"<th>{escape(stage_label[s])}</th>" for s in stages)
     body = []
     for y in years:
@@ -202,18 +218,29 @@ async def _budget_section(request: Request, iri: str, lang: str) -> str:
             if not any((y, s, funding) in cell for s in stages):
                 continue
             name = f"FY{y}" if funding == "all" else f"FY{y} {t('general', lang)}"
-            tds = "".join(f'<td class="num">{cell[(y, s, funding)]:,.0f}</td>' if (y, s, funding) in cell else "<td></td>"
-                          for s in stages)
+            tds = "".join(td((y, s, funding)) for s in stages)
             body.append(f'<tr class="{funding}"><th>{escape(name)}</th>{tds}</tr>')
-    series = [(f"FY{y} {stage_label[s]}", cell[(y, s, "all")]) for y in years for s in stages if (y, s, "all") in cell]
+    series = [(f"FY{y} {stage_label[s]}", cell[(y, s, "all")][-1]) for y in years for s in stages if (y, s, "all") in cell]
     return (f'<h2>{escape(t("budget", lang))}</h2><table class="budget" id="budget"><tr><th>{escape(t("year", lang))}'
             f'</th>{head}</tr>{"".join(body)}</table>{bar_chart(series)}')
 
 
+async def _pages_section(request: Request, iri: str, lang: str) -> str:
+    """The web pages a program's figures were read from, each with its URL (the source itself)."""
+    rows = await _select(request, f"""SELECT ?page ?title ?year ?url WHERE {{ ?page pg:aboutProgram <{iri}> ;
+        dcterms:title ?title ; pg:fiscalYear/pg:year ?year ; pg:pageUrl ?url }} ORDER BY ?year ?url""")
+    if not rows:
+        return ""
+    items = "".join(f'<li>FY{escape(r["year"]["value"])} {link(r["page"]["value"], r["title"]["value"])} '
+                    f'<span class="url">{link(r["url"]["value"], r["url"]["value"])}</span></li>' for r in rows)
+    return f'<h2>{escape(t("pages", lang))}</h2><ul class="pages">{items}</ul>'
+
+
 async def _provenance_section(request: Request, iri: str, lang: str) -> str:
-    rows = await _select(request, f"""SELECT ?src ?path ?doc ?title ?quote WHERE {{ <{iri}> prov:wasDerivedFrom ?src .
+    rows = await _select(request, f"""SELECT ?src ?path ?doc ?title ?quote ?url WHERE {{ <{iri}> prov:wasDerivedFrom ?src .
         OPTIONAL {{ ?src pg:sectionPath ?path }} OPTIONAL {{ ?src pg:quote ?quote }}
-        OPTIONAL {{ ?src dcterms:isPartOf ?doc . ?doc rdfs:label ?title FILTER(lang(?title) = "ja") }} }}""")
+        OPTIONAL {{ ?src dcterms:isPartOf ?doc . ?doc rdfs:label ?title FILTER(lang(?title) = "ja") }}
+        OPTIONAL {{ ?src dcterms:isPartOf/pg:pageUrl ?url }} }}""")
     if not rows:
         return ""
     items = []
@@ -221,7 +248,8 @@ async def _provenance_section(request: Request, iri: str, lang: str) -> str:
         doc = link(r["doc"]["value"], r["title"]["value"]) + " › " if "doc" in r and "title" in r else ""
         where = r["path"]["value"] if "path" in r else r["src"]["value"]
         quote_ = f' <q>{escape(r["quote"]["value"])}</q>' if "quote" in r else ""
-        items.append(f'<li>{doc}{link(r["src"]["value"], where)}{quote_}</li>')
+        url = f' <span class="url">{link(r["url"]["value"], r["url"]["value"])}</span>' if "url" in r else ""
+        items.append(f'<li>{doc}{link(r["src"]["value"], where)}{quote_}{url}</li>')
     return f'<h2>{escape(t("provenance", lang))}</h2><ul class="provenance">{"".join(items)}</ul>'
 
 

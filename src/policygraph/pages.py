@@ -32,7 +32,8 @@ T = {  # interface strings
     "formats": ("他の形式", "Other formats"), "licence": ("ライセンス", "Licence"), "year": ("年度", "Fiscal year"),
     "more": ("次へ", "Next"), "prev": ("前へ", "Previous"), "notfound": ("見つかりません", "Not found"),
     "badrequest": ("不正なリクエスト", "Bad request"),
-    "general": ("うち一般財源", "of which general revenue"), "run": ("実行", "Run"), "examples": ("例", "Examples"),
+    "general": ("うち一般財源", "of which general revenue"),
+    "pages": ("出典ページ", "Source pages"), "readings": ("ページにより異なる額", "pages print different amounts"), "run": ("実行", "Run"), "examples": ("例", "Examples"),
 }
 
 
