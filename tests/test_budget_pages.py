@@ -229,6 +229,27 @@ def test_alignments_answer_both_ways(store):
     assert {r["code"] for r in local} == {"20", "31"}
 
 
+def test_counterparts_answer_both_ways(store):
+    tottori = "id:prefectural-project\\/31\\/business-succession-promotion"
+    nagano = select(store, f"SELECT ?n WHERE {{ {tottori} pg:counterpartOf ?n }}")
+    assert [r["n"].rsplit("/", 3)[-3:] for r in nagano] == [["070201", "8", "2"]]
+    back = select(store, "SELECT ?t WHERE { id:initiative\\/20\\/070201\\/8\\/2 pg:counterpartOf ?t }")
+    assert {r["t"].rsplit("/", 1)[-1] for r in back} == {"business-succession-promotion", "strategic-succession"}
+
+
+def test_counterpart_quotes_are_verbatim():
+    from conftest import seed
+    squash = lambda s: re.sub(r"\s", "", s)  # noqa: E731
+    nagano = squash(seed("000_3daf9aaabf1ffbfc.txt"))
+    doc = yaml.safe_load((ROOT / "data/counterparts/20-070201-2025--31-tottori.yaml").read_text(encoding="utf-8"))
+    names = defaultdict(set)
+    for p in PAGES:
+        names[p["program"]].add(p["name"])
+    for c in doc["counterparts"]:
+        assert squash(c["first_evidence"]) in nagano, c["key"]
+        assert c["second_evidence"] in names[c["second"]], c["key"]
+
+
 # ------------------------------------------------------------------ named queries on the shipped data
 
 
@@ -312,6 +333,20 @@ def test_requested_vs_assessed(client):
     assert (t["pairs"], t["requested_total"], t["assessed_total"]) == (n, req, ass)
     nagano = result[("20", 2025)]
     assert (nagano["requested_total"], nagano["assessed_total"]) == (285030, 368078)  # 要求 and 予算案 rows
+
+
+def test_counterparts_query_from_either_prefecture(client):
+    from_tottori = rows(client, "/queries/counterparts", pref="31")
+    from_nagano = rows(client, "/queries/counterparts", pref="20")
+    assert len(from_tottori) == len(from_nagano) == 5
+    assert {(r["program"], r["other"]) for r in from_tottori} == {(r["other"], r["program"]) for r in from_nagano}
+
+
+def test_coverage_of_national_programs_on_the_shipped_data(client):
+    cover = {r["notation"]: r for r in rows(client, "/queries/coverage")}
+    assert sorted(cover["4-2-1"]["codes"].split()) == ["20", "31"] and cover["4-2-1"]["prefectures"] == 2
+    assert sorted(cover["5-2-5"]["codes"].split()) == ["20", "31"]
+    assert cover["4-1-1"]["codes"] == "31" and cover["3-2-2-a"]["codes"] == "20"
 
 
 def test_compare_lists_prefectures_with_and_without_data(client):

@@ -30,7 +30,7 @@ from .ids import PG, PREFIXES
 from .inference import entailments
 from .loader import DataSet, load_data
 from .progress import Stages
-from .rdf_alignments import write_alignments, write_continuity
+from .rdf_alignments import write_alignments, write_continuity, write_counterparts
 from .rdf_national import write_national_plan
 from .rdf_pages import write_budget_pages, write_figures
 from .rdf_reference import write_reference
@@ -120,6 +120,8 @@ def build_dataset(root: Path | None = None, extra_sheets: list[Path] = (), check
         write_alignments(af, path, data, Writer(ds.graph(ids.curated_graph(af.source.key))), known)
     for _, cf in data.continuity:
         write_continuity(cf, data, Writer(ds.graph(ids.curated_graph(cf.source.key))))
+    for path, cp in data.counterparts:
+        write_counterparts(cp, path, data, Writer(ds.graph(ids.curated_graph(cp.source.key))), known)
 
     asserted = Graph()
     stages.done(f"RDF: {sum(len(g) for g in ds.graphs()):,} triples")

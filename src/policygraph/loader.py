@@ -21,6 +21,7 @@ from .records import (
     BudgetClassificationFile,
     BudgetPagesFile,
     ContinuityFile,
+    CounterpartsFile,
     FiguresFile,
     FiscalYearsFile,
     NationalPlanFile,
@@ -120,6 +121,7 @@ class DataSet:
     budget_pages: list[tuple[Path, BudgetPagesFile]] = field(default_factory=list)
     figures: list[tuple[Path, FiguresFile]] = field(default_factory=list)
     continuity: list[tuple[Path, ContinuityFile]] = field(default_factory=list)
+    counterparts: list[tuple[Path, CounterpartsFile]] = field(default_factory=list)
 
     def all_units(self):
         """Departments and divisions: the reference table's, then those a sheet brings itself."""
@@ -130,7 +132,7 @@ class DataSet:
         return [ref / "prefectures.yaml", ref / "fiscal-years.yaml", ref / "organizations.yaml",
                 ref / "budget-classification.yaml"] + [
             p for p, _ in (*self.national_plans, *self.sheets, *self.budget_pages, *self.figures, *self.alignments,
-                *self.continuity)
+                *self.continuity, *self.counterparts)
         ]
 
 
@@ -159,6 +161,7 @@ def load_data(root: Path, extra_sheets: list[Path] = (), extra_alignments: list[
                        for p in _yaml_files(root / "budget-pages") + list(extra_pages)]
     ds.figures = [(p, load_model(p, FiguresFile)) for p in _yaml_files(root / "figures") + list(extra_figures)]
     ds.continuity = [(p, load_model(p, ContinuityFile)) for p in _yaml_files(root / "continuity")]
+    ds.counterparts = [(p, load_model(p, CounterpartsFile)) for p in _yaml_files(root / "counterparts")]
     ds.alignments = [(p, load_model(p, AlignmentsFile))
                      for p in _yaml_files(root / "alignments") + list(extra_alignments)]
     _check_references(ds)
@@ -244,6 +247,10 @@ def _check_references(ds: DataSet) -> None:
             shown = page_of.get(link.page)
             if shown is not None and shown.program not in (link.earlier, link.later):
                 errors.append(f"{path}: links[{i}].page: that page is about {shown.program!r}, neither side")
+    for path, cf in ds.counterparts:
+        for fld in ("first_source", "second_source"):
+            if getattr(cf.source, fld) not in keys:
+                errors.append(f"{path}: source.{fld}: no prefectural source has key {getattr(cf.source, fld)!r}")
     for path, af in ds.alignments:
         if af.source.prefectural_source not in keys:
             errors.append(f"{path}: source.prefectural_source: no sheet has key {af.source.prefectural_source!r}")

@@ -13,7 +13,7 @@ from .loader import DataSet, RecordError
 from .rdf_national import program_iri
 from .rdf_pages import program_iri as pages_program_iri
 from .rdf_sheet import initiative_iri, sub_project_iri
-from .records import AlignmentsFile, ContinuityFile
+from .records import AlignmentsFile, ContinuityFile, CounterpartsFile
 
 
 def write_alignments(af: AlignmentsFile, path, ds: DataSet, w: Writer, known: set[URIRef]) -> None:
@@ -92,3 +92,50 @@ def write_continuity(cf: ContinuityFile, ds: DataSet, w: Writer) -> None:
         w.derived(node, ids.source_document(f"{pages.source.key}/page/{link.page}"))
         w.derived(node, doc)
         w.add(earlier, PG.continuedBy, later)  # pg:continues, its inverse, comes by inference
+
+
+def _program_of(ds: DataSet, source_key: str, ref: str) -> tuple[URIRef, URIRef]:
+    """A program named by its source and its place there, and the source section it comes from."""
+    sheet = next((s for _, s in ds.sheets if s.source.key == source_key), None)
+    if sheet is not None:
+        if not ref[0].isdigit():
+            raise RecordError(f"{source_key}: {ref!r}: a sheet's programs are sub-project numbers (8 or 8/2)")
+        parts = [int(x) for x in ref.split("/")]
+        pref, key = sheet.source.prefecture, sheet.project.key
+        node = sub_project_iri(pref, key, parts[0]) if len(parts) == 1 else initiative_iri(pref, key, *parts)
+        return node, ids.source_section(source_key, "sub-projects/" + ref)
+    pages = next((p for _, p in (*ds.budget_pages, *ds.figures) if p.source.key == source_key), None)
+    if pages is None:
+        raise RecordError(f"no source with key {source_key!r}")
+    return pages_program_iri(pages.source.prefecture, ref), ids.source_document(source_key)
+
+
+def write_counterparts(cf: CounterpartsFile, path, ds: DataSet, w: Writer, known: set[URIRef]) -> None:
+    """Programs of two prefectures that serve the same aim: a reified pg:Counterpart, plus pg:counterpartOf."""
+    src = cf.source
+    doc = ids.source_document(src.key)
+    w.typed(doc, PG.SourceDocument, PROV.Entity)
+    w.label(doc, src.title, src.title_en)
+    w.add(doc, DCTERMS.title, Literal(src.title, lang="ja"))
+    agent = ids.iri("agent", src.asserted_by)
+    w.add(doc, DCTERMS.creator, agent)
+    for c in cf.counterparts:
+        first, first_at = _program_of(ds, src.first_source, c.first)
+        second, second_at = _program_of(ds, src.second_source, c.second)
+        for side, name in ((first, c.first), (second, c.second)):
+            if side not in known:
+                raise RecordError(f"{path}: counterpart {c.key!r}: {name!r} is not a program of its source ({side})")
+        node = ids.iri("counterpart", c.key)
+        w.typed(node, PG.Counterpart)
+        w.label(node, f"{c.key}（都道府県間の対応関係）", f"counterpart {c.key}")
+        w.add(node, PG.firstSide, first)
+        w.add(node, PG.secondSide, second)
+        w.add(node, PG.alignmentType, ids.code("alignment-type", c.type))
+        w.text(node, PG.rationale, c.rationale)
+        w.text(node, PG.rationale, c.rationale_en, lang="en")
+        w.text(node, PG.firstEvidence, c.first_evidence)
+        w.text(node, PG.secondEvidence, c.second_evidence)
+        w.add(node, PROV.wasAttributedTo, agent)
+        for at in (first_at, second_at, doc):
+            w.derived(node, at)
+        w.add(first, PG.counterpartOf, second)  # symmetric: the other way comes by inference

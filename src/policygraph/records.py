@@ -628,3 +628,34 @@ class ContinuitySource(Record):
 class ContinuityFile(Record):
     source: ContinuitySource
     links: list[ContinuityRecord]
+
+
+# ---------------------------------------------------------------- counterparts (prefecture ↔ prefecture)
+
+# A program of a source: a sheet's sub-project (8) or initiative (8/2), or a program key of a pages/figures file.
+ProgramRef = Annotated[str, Field(pattern=r"^\d+(/\d+)?$|^[a-z][a-z0-9-]*$")]
+
+
+class CounterpartRecord(Record):
+    key: Key
+    first: ProgramRef
+    second: ProgramRef
+    type: Literal["same-function", "related"]
+    rationale: str = Field(min_length=10)
+    rationale_en: str = Field(min_length=10)
+    first_evidence: str = Field(min_length=2)
+    second_evidence: str = Field(min_length=2)
+
+
+class CounterpartSource(Record):
+    key: Key
+    title: str
+    title_en: str
+    asserted_by: Key
+    first_source: Key
+    second_source: Key
+
+
+class CounterpartsFile(Record):
+    source: CounterpartSource
+    counterparts: list[CounterpartRecord]
