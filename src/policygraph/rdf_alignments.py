@@ -16,6 +16,17 @@ from .rdf_sheet import initiative_iri, sub_project_iri
 from .records import AlignmentsFile, ContinuityFile, CounterpartsFile
 
 
+def _curated_document(src, w: Writer) -> tuple[URIRef, URIRef]:
+    """A file of curated links as a source document of its own, created by the agent that asserts them."""
+    doc = ids.source_document(src.key)
+    w.typed(doc, PG.SourceDocument, PROV.Entity)
+    w.label(doc, src.title, src.title_en)
+    w.add(doc, DCTERMS.title, Literal(src.title, lang="ja"))
+    agent = ids.iri("agent", src.asserted_by)
+    w.add(doc, DCTERMS.creator, agent)
+    return doc, agent
+
+
 def write_alignments(af: AlignmentsFile, path, ds: DataSet, w: Writer, known: set[URIRef]) -> None:
     """``known`` holds every program IRI the sources define; a side outside it is an error."""
     src = af.source
@@ -24,12 +35,7 @@ def write_alignments(af: AlignmentsFile, path, ds: DataSet, w: Writer, known: se
     pages = next((p for _, p in ds.budget_pages if p.source.key == src.prefectural_source), None)
     if national is None or (sheet is None and pages is None):
         raise RecordError(f"{path}: source: unknown national_source or prefectural_source")
-    doc = ids.source_document(src.key)
-    w.typed(doc, PG.SourceDocument, PROV.Entity)
-    w.label(doc, src.title, src.title_en)
-    w.add(doc, DCTERMS.title, Literal(src.title, lang="ja"))
-    agent = ids.iri("agent", src.asserted_by)
-    w.add(doc, DCTERMS.creator, agent)
+    doc, agent = _curated_document(src, w)
     year = national.source.fiscal_year
     for a in af.alignments:
         nat = program_iri(year, a.national)
@@ -68,12 +74,7 @@ def write_continuity(cf: ContinuityFile, ds: DataSet, w: Writer) -> None:
     src = cf.source
     pages = next(p for _, p in ds.budget_pages if p.source.key == src.pages_source)  # the loader checked it
     pref = pages.source.prefecture
-    doc = ids.source_document(src.key)
-    w.typed(doc, PG.SourceDocument, PROV.Entity)
-    w.label(doc, src.title, src.title_en)
-    w.add(doc, DCTERMS.title, Literal(src.title, lang="ja"))
-    agent = ids.iri("agent", src.asserted_by)
-    w.add(doc, DCTERMS.creator, agent)
+    doc, agent = _curated_document(src, w)
     for link in cf.links:
         node = ids.iri("program-link", pref, link.key)
         earlier, later = pages_program_iri(pref, link.earlier), pages_program_iri(pref, link.later)
@@ -113,12 +114,7 @@ def _program_of(ds: DataSet, source_key: str, ref: str) -> tuple[URIRef, URIRef]
 def write_counterparts(cf: CounterpartsFile, path, ds: DataSet, w: Writer, known: set[URIRef]) -> None:
     """Programs of two prefectures that serve the same aim: a reified pg:Counterpart, plus pg:counterpartOf."""
     src = cf.source
-    doc = ids.source_document(src.key)
-    w.typed(doc, PG.SourceDocument, PROV.Entity)
-    w.label(doc, src.title, src.title_en)
-    w.add(doc, DCTERMS.title, Literal(src.title, lang="ja"))
-    agent = ids.iri("agent", src.asserted_by)
-    w.add(doc, DCTERMS.creator, agent)
+    doc, agent = _curated_document(src, w)
     for c in cf.counterparts:
         first, first_at = _program_of(ds, src.first_source, c.first)
         second, second_at = _program_of(ds, src.second_source, c.second)
