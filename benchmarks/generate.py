@@ -95,6 +95,7 @@ def _obs(w: Writer, program: str, year: int, stage: str, amount: int, dataset: s
     w.q(o, f"<{PG}fiscalYear>", f"<{ID}fiscal-year/{year}>")
     w.q(o, f"<{PG}budgetStage>", f"<{ID}code/budget-stage/{stage}>")
     w.q(o, f"<{PG}fundingSource>", f"<{ID}code/funding-source/{funding}>")
+    w.q(o, f"<{PG}costComponent>", f"<{ID}code/cost-component/project-cost>")
     w.q(o, f"<{PG}amount>", f'"{amount}.0"{DEC}')
     w.q(o, f"<{PG}unitOfMeasure>", f"<{ID}code/unit/thousand-yen>")
     w.q(o, f"<{PG}currency>", '"JPY"')

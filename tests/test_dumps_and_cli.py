@@ -123,7 +123,7 @@ def test_a_second_prefecture_is_one_more_file():
     assert reported == [{"v": "40"}]
     graphs = select(b.store, "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s a pg:PrefecturalProject } }")
     assert {r["g"].rsplit("/", 1)[-1] for r in graphs} == {"13-990101-2025", "20-070201-2025",
-                                                           "tottori-budget-compilation"}
+                                                           "tottori-budget-compilation", "mie-review-1998"}
     units = select(b.store, """SELECT ?u WHERE { GRAPH <https://w3id.org/policygraph/graph/source/13-990101-2025> {
         ?u org:unitOf id:prefecture\\/13 } }""")
     assert len(units) == 2
