@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import re
 import shutil
 import socket
 import subprocess
@@ -366,7 +367,10 @@ def test_busy_workers_shed_load_without_killing_queries(dumps):
     from policygraph.sparql.engines import EngineBusy, Job
 
     engine = EmbeddedEngine(StoreSource(dumps / "policygraph.nq"), workers=1)
-    slow = Job("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f FILTER(?b = ?e) }", "json")
+    # a cross product of three VALUES lists: ~2 s whatever the data holds (a self-join over the dataset
+    # grew past 30 s when the graph did)
+    v = " ".join(str(i) for i in range(300))
+    slow = Job(f"SELECT (COUNT(*) AS ?n) WHERE {{ VALUES ?a {{ {v} }} VALUES ?b {{ {v} }} VALUES ?c {{ {v} }} }}", "json")
 
     async def scenario():
         running = asyncio.create_task(engine.arun(slow, 30))
@@ -448,7 +452,9 @@ def running_oxigraph(location: Path):
 def oxigraph_server(dumps, tmp_path_factory):
     with running_oxigraph(tmp_path_factory.mktemp("oxigraph")) as url:
         report = load_remote([dumps / "policygraph.nq"], url + "/store", log=lambda *_: None)
-        assert report.graphs == 8
+        expected = {line.split()[-2] for line in (dumps / "policygraph.nq").read_text(encoding="utf-8").splitlines()
+                    if line.endswith("> .") and line.count("<") >= 4}
+        assert report.graphs == len(expected) > 8
         yield url
 
 
@@ -498,7 +504,7 @@ def test_load_then_serve_a_remote_store_from_the_command_line(project, oxigraph_
     done = subprocess.run([sys.executable, "-m", "policygraph", "load", "--to", oxigraph_server + "/store",
                            "--root", str(project)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "loaded" in done.stdout and "8 graphs" in done.stdout
+    assert "loaded" in done.stdout and re.search(r"in (\d+) graphs", done.stdout)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "policygraph", "serve", "--port", str(port), "--root", str(project),
                              "--store", oxigraph_server + "/query"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
