@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from policygraph.progress import Progress  # noqa: E402
+from policygraph.build.progress import Progress  # noqa: E402
 
 ID = "https://w3id.org/policygraph/id/"
 PG = "https://w3id.org/policygraph/def#"
@@ -44,7 +44,7 @@ def parse_size(text: str) -> int:
 
 def national_programs() -> list[str]:
     """The real national plan's program IRIs (alignment targets), read from the shipped build."""
-    from policygraph.build import build_dataset
+    from policygraph.build.dataset import build_dataset
 
     store = build_dataset(check=False).store
     query = f"SELECT ?p WHERE {{ ?p a <{PG}NationalProgram> }} ORDER BY ?p"

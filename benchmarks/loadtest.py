@@ -73,7 +73,7 @@ sys.path.insert(0, str(HERE))
 from generate import generate, parse_size
 from run import free_port, peak_rss_mib, wait
 
-from policygraph.queries import load_queries
+from policygraph.store.named_queries import load_queries
 
 ID = "https://w3id.org/policygraph/id/"
 PREFIXES = ("PREFIX pg: <https://w3id.org/policygraph/def#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "

@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE))
 
 from generate import generate, parse_size  # noqa: E402
 
-from policygraph.queries import load_queries  # noqa: E402
+from policygraph.store.named_queries import load_queries  # noqa: E402
 
 
 def free_port() -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from policygraph.build import build_dataset, project_root
+from policygraph.build.dataset import build_dataset, project_root
 
 ROOT = project_root()
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -49,7 +49,7 @@ def store(build) -> ox.Store:
 @pytest.fixture(scope="session")
 def dist(build, tmp_path_factory) -> Path:
     """The shipped data's dumps, written once for the tests that serve them."""
-    from policygraph.build import write_dumps
+    from policygraph.build.dataset import write_dumps
     out = tmp_path_factory.mktemp("shipped") / "dist"
     write_dumps(build, out, validated=True)
     return out

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import CHROMEDRIVER, CHROMIUM, ROOT, Server, chromium
 
-from policygraph.app import Settings, create_app
-from policygraph.queries import load_queries
-from policygraph.sparql.engines import EmbeddedEngine, StoreSource
+from policygraph.web.app import Settings, create_app
+from policygraph.store.named_queries import load_queries
+from policygraph.store.engines import EmbeddedEngine, StoreSource
 
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM and CHROMEDRIVER),

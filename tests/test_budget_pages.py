@@ -13,15 +13,15 @@ import yaml
 from conftest import FIXTURES, ROOT, select
 from fastapi.testclient import TestClient
 
-from policygraph import budget_labels as bl
-from policygraph.app import Settings, create_app
-from policygraph.build import build_dataset, write_dumps
-from policygraph.eras import parse_fiscal_year
-from policygraph.loader import RecordError, load_model
-from policygraph.queries import load_queries
-from policygraph.records import BudgetPagesFile
-from policygraph.sparql.engines import EmbeddedEngine, StoreSource
-from policygraph.validate import build_data, load_shapes, validate_data
+from policygraph.records import labels as bl
+from policygraph.web.app import Settings, create_app
+from policygraph.build.dataset import build_dataset, write_dumps
+from policygraph.records.eras import parse_fiscal_year
+from policygraph.records.loader import RecordError, load_model
+from policygraph.store.named_queries import load_queries
+from policygraph.records.models import BudgetPagesFile
+from policygraph.store.engines import EmbeddedEngine, StoreSource
+from policygraph.quality.validate import build_data, load_shapes, validate_data
 
 PAGES_FILE = ROOT / "data" / "budget-pages" / "31-tottori.yaml"
 RAW = yaml.load(PAGES_FILE.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # every scalar as a string

@@ -7,9 +7,9 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS
 
-from policygraph.checks import budget_problems
-from policygraph.ids import PG
-from policygraph.inference import InconsistencyError, entailments
+from policygraph.quality.cross_checks import budget_problems
+from policygraph.transform.ids import PG
+from policygraph.quality.inference import InconsistencyError, entailments
 
 from conftest import select
 from test_transcription import national_budgets_in_source

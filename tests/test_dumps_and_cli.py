@@ -9,9 +9,9 @@ import pytest
 from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
 
-from policygraph import build as build_mod
-from policygraph.build import DUMPS, build_dataset, union_graph, write_dumps
-from policygraph.checks import CrossCheckError
+from policygraph.build import dataset as build_mod
+from policygraph.build.dataset import DUMPS, build_dataset, union_graph, write_dumps
+from policygraph.quality.cross_checks import CrossCheckError
 from policygraph.cli import main
 
 from conftest import FIXTURES, ROOT, select

@@ -1,6 +1,6 @@
 import pytest
 
-from policygraph.eras import FiscalYearError, fiscal_year_labels, fiscal_year_short, parse_fiscal_year
+from policygraph.records.eras import FiscalYearError, fiscal_year_labels, fiscal_year_short, parse_fiscal_year
 
 
 @pytest.mark.parametrize("text,year", [

@@ -4,7 +4,7 @@ import sys
 
 import pyoxigraph as ox
 
-from policygraph.checks import budget_problems
+from policygraph.quality.cross_checks import budget_problems
 
 from conftest import ROOT, select
 
@@ -42,7 +42,7 @@ def test_generated_data_passes_the_cross_checks_and_links_resolve(build, tmp_pat
 
 def test_generated_data_is_valid_against_the_shapes(dist, tmp_path):
     # the same check `policygraph validate` makes: shipped dump + synthetic file, every shape
-    from policygraph.validate import load_shapes, read_store, validate_store
+    from policygraph.quality.validate import load_shapes, read_store, validate_store
 
     data = tmp_path / "s.nq"
     generate(parse_size("10k"), data, seed=3, progress=False)

@@ -23,10 +23,10 @@ import pytest
 from conftest import Server
 from test_request_check import Listener
 
-from policygraph.app import Settings, create_app
-from policygraph.logs import JsonFormatter
-from policygraph.sparql import sandbox
-from policygraph.sparql.engines import EmbeddedEngine, Job, StoreSource, WorkerLimits
+from policygraph.web.app import Settings, create_app
+from policygraph.web.logs import JsonFormatter
+from policygraph.store import sandbox
+from policygraph.store.engines import EmbeddedEngine, Job, StoreSource, WorkerLimits
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 MEMORY_HOG = "SELECT ?a WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?a ?d ?g"
@@ -127,7 +127,7 @@ def test_each_isolation_layer_alone_keeps_a_process_off_the_network(layer):
     port = listener.server_address[1]
     code = f"""
 import socket, sys
-from policygraph.sparql import sandbox
+from policygraph.store import sandbox
 assert sandbox.{layer}(), "layer not applied"
 try:
     socket.create_connection(("127.0.0.1", {port}), timeout=2).close()

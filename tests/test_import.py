@@ -9,13 +9,13 @@ import yaml
 from conftest import PREFIXES, ROOT
 from rdflib import Graph, Literal, URIRef
 
-from policygraph import importer
+from policygraph.records import importer
 from policygraph.cli import main
-from policygraph.emit import Writer
-from policygraph.eras import parse_fiscal_year
-from policygraph.loader import RecordError, load_model
-from policygraph.rdf_pages import write_figures
-from policygraph.records import BudgetPagesFile, FiguresFile
+from policygraph.transform.writer import Writer
+from policygraph.records.eras import parse_fiscal_year
+from policygraph.records.loader import RecordError, load_model
+from policygraph.transform.pages import write_figures
+from policygraph.records.models import BudgetPagesFile, FiguresFile
 
 TEMPLATE = ROOT / "data/templates/figures.csv"
 XSD_DECIMAL = URIRef("http://www.w3.org/2001/XMLSchema#decimal")

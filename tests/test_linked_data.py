@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, VOID
 
-from policygraph.app import Settings, create_app
-from policygraph.queries import load_queries
-from policygraph.sparql.engines import EmbeddedEngine, StoreSource
+from policygraph.web.app import Settings, create_app
+from policygraph.store.named_queries import load_queries
+from policygraph.store.engines import EmbeddedEngine, StoreSource
 
 from conftest import ROOT
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from policygraph.loader import RecordError, load_data, load_model
-from policygraph.records import PrefecturalSheetFile
+from policygraph.records.loader import RecordError, load_data, load_model
+from policygraph.records.models import PrefecturalSheetFile
 
 from conftest import ROOT
 

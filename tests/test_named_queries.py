@@ -10,13 +10,13 @@ from collections import defaultdict
 import pytest
 from fastapi.testclient import TestClient
 
-from policygraph.app import Settings, create_app
-from policygraph.build import build_dataset, write_dumps
+from policygraph.web.app import Settings, create_app
+from policygraph.build.dataset import build_dataset, write_dumps
 from policygraph.cli import main
-from policygraph.loader import load_model
-from policygraph.queries import QueryFileError, load_queries
-from policygraph.records import AlignmentsFile, PrefecturalSheetFile
-from policygraph.sparql.engines import EmbeddedEngine, StoreSource
+from policygraph.records.loader import load_model
+from policygraph.store.named_queries import QueryFileError, load_queries
+from policygraph.records.models import AlignmentsFile, PrefecturalSheetFile
+from policygraph.store.engines import EmbeddedEngine, StoreSource
 
 from conftest import FIXTURES, ROOT
 

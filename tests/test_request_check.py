@@ -18,7 +18,7 @@ import threading
 import pyoxigraph as ox
 import pytest
 
-from policygraph.sparql.inspect import Limits, QueryTooComplex, inspect, tokens
+from policygraph.store.query_check import Limits, QueryTooComplex, inspect, tokens
 
 
 class Listener(http.server.ThreadingHTTPServer):

@@ -11,10 +11,10 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import PROV, RDFS, SKOS, XSD
 
-from policygraph.build import union_graph
+from policygraph.build.dataset import union_graph
 from policygraph.cli import main
-from policygraph.ids import ID, PG
-from policygraph.validate import Report, UnsupportedShape, load_shapes, validate_graph, validate_store
+from policygraph.transform.ids import ID, PG
+from policygraph.quality.validate import Report, UnsupportedShape, load_shapes, validate_graph, validate_store
 
 from conftest import ROOT
 

@@ -21,9 +21,9 @@ from rdflib import Graph
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
-from policygraph.app import Settings, create_app
-from policygraph.serve import load_remote
-from policygraph.sparql.engines import EmbeddedEngine, RemoteEngine, StoreSource
+from policygraph.web.app import Settings, create_app
+from policygraph.store.serving import load_remote
+from policygraph.store.engines import EmbeddedEngine, RemoteEngine, StoreSource
 
 LABELS = ("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
           "SELECT ?l WHERE { <https://w3id.org/policygraph/id/prefecture/20> rdfs:label ?l } ORDER BY ?l")
@@ -244,7 +244,7 @@ def test_service_is_refused_and_never_contacted(endpoint):
 
 
 def test_service_allow_list():
-    from policygraph.app import ApiError, check_query
+    from policygraph.web.app import ApiError, check_query
     allowed = Settings(service_allow=("https://query.example.org/",))
     check_query("SELECT * { SERVICE <https://query.example.org/sparql> { ?s ?p ?o } }", allowed)
     for q in ("SELECT * { SERVICE <https://evil.example.net/sparql> { ?s ?p ?o } }",
@@ -292,7 +292,7 @@ def test_event_loop_path_waits_for_a_worker_and_frees_an_abandoned_one(dumps):
     # caller gives up (task cancelled, as when a client disconnects) gets its worker killed and replaced
     import asyncio
 
-    from policygraph.sparql.engines import EngineBusy, Job
+    from policygraph.store.engines import EngineBusy, Job
 
     engine = EmbeddedEngine(StoreSource(dumps / "policygraph.nq"), workers=1)
     count = Job("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", "json")
@@ -323,7 +323,7 @@ def test_event_loop_path_reads_large_answers_under_uvloop(dumps):
 
     import uvloop
 
-    from policygraph.sparql.engines import Job
+    from policygraph.store.engines import Job
 
     engine = EmbeddedEngine(StoreSource(dumps / "policygraph.nq"), workers=1)
     big = Job("SELECT * WHERE { ?s ?p ?o }", "json")  # about 2 MB: more than a socket buffer holds
@@ -341,7 +341,7 @@ def test_event_loop_path_reads_large_answers_under_uvloop(dumps):
 def test_a_spare_takes_a_killed_workers_place_at_once(dumps):
     # one worker and one spare: right after a runaway is killed a query is answered without waiting
     # for a reload, and the successor becomes the next spare
-    from policygraph.sparql.engines import Job, QueryTimeout
+    from policygraph.store.engines import Job, QueryTimeout
 
     engine = EmbeddedEngine(StoreSource(dumps / "policygraph.nq"), workers=1, spares=1)
     try:
@@ -364,7 +364,7 @@ def test_busy_workers_shed_load_without_killing_queries(dumps):
     # and the running query is not killed for it
     import asyncio
 
-    from policygraph.sparql.engines import EngineBusy, Job
+    from policygraph.store.engines import EngineBusy, Job
 
     engine = EmbeddedEngine(StoreSource(dumps / "policygraph.nq"), workers=1)
     # a cross product of three VALUES lists: ~2 s whatever the data holds (a self-join over the dataset
@@ -588,7 +588,7 @@ def test_serve_refuses_an_invalid_graph(tmp_path):
 
 
 def test_on_disk_store(dumps, tmp_path, endpoint):
-    from policygraph.serve import on_disk_store
+    from policygraph.store.serving import on_disk_store
     path = on_disk_store(tmp_path / "store", dumps / "policygraph.nq", "build-1", log=lambda *_: None)
     assert on_disk_store(path, dumps / "policygraph.nq", "build-1", log=lambda *_: pytest.fail("reloaded")) == path
     engine = EmbeddedEngine(StoreSource(path, on_disk=True), workers=2)  # two processes share the read-only store

@@ -21,11 +21,11 @@ import pytest
 from conftest import CHROMEDRIVER, CHROMIUM, ROOT, Server, chromium
 from fastapi.testclient import TestClient
 
-from policygraph.app import Settings, create_app
-from policygraph.http_limits import deadline_protocol
-from policygraph.pages import safe_href
-from policygraph.queries import load_queries
-from policygraph.sparql.engines import EmbeddedEngine, StoreSource
+from policygraph.web.app import Settings, create_app
+from policygraph.web.http_limits import deadline_protocol
+from policygraph.web.html import safe_href
+from policygraph.store.named_queries import load_queries
+from policygraph.store.engines import EmbeddedEngine, StoreSource
 
 HOSTILE_TTL = """
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .

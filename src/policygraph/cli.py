@@ -7,13 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from .build import build_dataset, project_root, write_dumps
-from .checks import CrossCheckError
-from .inference import InconsistencyError
-from .input_limits import InputFileError
-from .loader import RecordError
-from .progress import Stages
-from .validate import (ENGINES, InputError, UnsupportedShape, build_data, load_shapes, read_data, render_json,
+from policygraph.build.dataset import build_dataset, project_root, write_dumps
+from policygraph.quality.cross_checks import CrossCheckError
+from policygraph.quality.inference import InconsistencyError
+from policygraph.records.limits import InputFileError
+from policygraph.records.loader import RecordError
+from policygraph.build.progress import Stages
+from policygraph.quality.validate import (ENGINES, InputError, UnsupportedShape, build_data, load_shapes, read_data, render_json,
                        render_text, render_turtle, validate_data)
 
 RENDER = {"text": render_text, "json": render_json, "turtle": render_turtle}
@@ -93,12 +93,12 @@ def _validate(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .app import Settings, create_app
-    from .http_limits import deadline_protocol
-    from .logs import configure as configure_logs
-    from .sparql.engines import WorkerLimits
-    from .queries import QueryFileError, load_queries
-    from .serve import ServeError, env, fail, make_engine
+    from policygraph.web.app import Settings, create_app
+    from policygraph.web.http_limits import deadline_protocol
+    from policygraph.web.logs import configure as configure_logs
+    from policygraph.store.engines import WorkerLimits
+    from policygraph.store.named_queries import QueryFileError, load_queries
+    from policygraph.store.serving import ServeError, env, fail, make_engine
 
     root = _root(args)
 
@@ -155,7 +155,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> int:
-    from .serve import ServeError, current_build, fail, load_remote
+    from policygraph.store.serving import ServeError, current_build, fail, load_remote
 
     root = _root(args)
     files = [Path(g) for g in args.graph]
@@ -180,7 +180,7 @@ def _load(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from .importer import ImportProblem, import_figures
+    from policygraph.records.importer import ImportProblem, import_figures
 
     try:
         out, figures, programs = import_figures(Path(args.file), _root(args), args.key, args.title, args.title_en,

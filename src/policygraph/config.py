@@ -1,0 +1,1 @@
+"""The service configuration: CLI options, POLICYGRAPH_* variables and defaults in one place."""

@@ -1,1 +1,0 @@
-"""The SPARQL service: protocol, safety checks, engines behind one interface."""
