@@ -22,7 +22,7 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
 from policygraph.web.app import Settings, create_app
-from policygraph.store.serving import load_remote
+from policygraph.store.loading import load_remote
 from policygraph.store.engines import EmbeddedEngine, RemoteEngine, StoreSource
 
 LABELS = ("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
@@ -588,7 +588,7 @@ def test_serve_refuses_an_invalid_graph(tmp_path):
 
 
 def test_on_disk_store(dumps, tmp_path, endpoint):
-    from policygraph.store.serving import on_disk_store
+    from policygraph.build.current import on_disk_store
     path = on_disk_store(tmp_path / "store", dumps / "policygraph.nq", "build-1", log=lambda *_: None)
     assert on_disk_store(path, dumps / "policygraph.nq", "build-1", log=lambda *_: pytest.fail("reloaded")) == path
     engine = EmbeddedEngine(StoreSource(path, on_disk=True), workers=2)  # two processes share the read-only store

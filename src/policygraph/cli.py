@@ -98,7 +98,8 @@ def _serve(args: argparse.Namespace) -> int:
     from policygraph.web.logs import configure as configure_logs
     from policygraph.store.engines import WorkerLimits
     from policygraph.store.named_queries import QueryFileError, load_queries
-    from policygraph.store.serving import ServeError, env, fail, make_engine
+    from policygraph.build.current import InvalidGraph
+    from policygraph.store.opening import ServeError, env, fail, make_engine
 
     root = _root(args)
 
@@ -132,7 +133,7 @@ def _serve(args: argparse.Namespace) -> int:
             client_share=share if share != 0 else workers)
     except QueryFileError as e:
         return fail(str(e))
-    except ServeError as e:
+    except (ServeError, InvalidGraph) as e:
         return fail(str(e))
     except RecordError as e:
         print(f"error: bad input:\n{e}", file=sys.stderr)
@@ -155,7 +156,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> int:
-    from policygraph.store.serving import ServeError, current_build, fail, load_remote
+    from policygraph.build.current import InvalidGraph, current_build
+    from policygraph.store.loading import LoadError, load_remote
+    from policygraph.store.opening import ServeError, fail
 
     root = _root(args)
     files = [Path(g) for g in args.graph]
@@ -167,7 +170,7 @@ def _load(args: argparse.Namespace) -> int:
             current_build(root, root / "dist")
             files.insert(0, root / "dist" / "policygraph.nq")
         report = load_remote(files, args.to)
-    except ServeError as e:
+    except (ServeError, InvalidGraph, LoadError) as e:
         return fail(str(e))
     except InputFileError as e:  # a file over a limit (input_limits.py): unreadable input
         print(f"error: {e}", file=sys.stderr)

@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -45,6 +46,20 @@ class Result:
     body: bytes
     truncated: bool = False
     rows: int | None = None
+
+
+class Engine(Protocol):
+    """What the web layer needs of a store: run a query under a time limit, report its state, close.
+    EmbeddedEngine (worker processes over pyoxigraph) and RemoteEngine (any SPARQL 1.1 endpoint) are one."""
+
+    triples: int
+
+    async def arun(self, job: Job, timeout: float, wait: float | None = None, client: str | None = None,
+                   gone: Callable[[], Awaitable[bool]] | None = None) -> Result: ...
+
+    def status(self) -> dict[str, Any] | None: ...
+
+    def close(self) -> None: ...
 
 
 class QueryError(Exception):

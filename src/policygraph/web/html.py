@@ -11,7 +11,7 @@ from html import escape
 from urllib.parse import urlsplit
 
 from policygraph.transform.ids import BASE, GRAPH, ID
-from policygraph.transform.metadata import LICENCE_NOTE_EN, LICENCE_NOTE_JA
+from policygraph.transform.metadata import LICENCE_NOTE_EN, LICENCE_NOTE_JA, LICENCE_URL
 
 T = {  # interface strings
     "home": ("ホーム", "Home"), "prefectures": ("都道府県", "Prefectures"), "plan": ("国の支援計画", "National plan"),
