@@ -58,7 +58,8 @@ def nagano_budgets(store):
 def test_every_nagano_budget_figure_is_in_the_graph(store):
     expected = {}
     for no, cells in SUB_PROJECTS.items():
-        for (year, stage), amount in zip([(2023, "initial"), (2024, "initial"), (2025, "request"), (2025, "draft")], cells):
+        columns = [(2023, "initial"), (2024, "initial"), (2025, "request"), (2025, "draft")]
+        for (year, stage), amount in zip(columns, cells, strict=True):
             if amount is not None:
                 expected[(f"sub-project/20/070201/{no}", year, stage, "all")] = amount
     for (year, stage, funding), amount in PROJECT.items():
@@ -107,13 +108,15 @@ def test_chiikiryoku_renkei_kyoten(store):
 
 
 def test_national_programs_by_tier(store):
-    rows = select(store, "SELECT ?tier (COUNT(?p) AS ?n) WHERE { ?p a pg:NationalProgram ; pg:tier/skos:notation ?tier } GROUP BY ?tier")
+    rows = select(store, """SELECT ?tier (COUNT(?p) AS ?n) WHERE {
+        ?p a pg:NationalProgram ; pg:tier/skos:notation ?tier } GROUP BY ?tier""")
     counts = {r["tier"]: int(r["n"]) for r in rows}
     assert counts["national"] == 35 and counts["prefectural"] > 5 and counts["smrj"] > 10
 
 
 def test_superclass_and_superproperty_queries_find_subclass_data(store):
-    by_class = select(store, "SELECT ?c (COUNT(DISTINCT ?p) AS ?n) WHERE { VALUES ?c { pg:NationalProgram pg:PrefecturalProject pg:SubProject pg:Initiative } ?p a ?c } GROUP BY ?c")
+    by_class = select(store, """SELECT ?c (COUNT(DISTINCT ?p) AS ?n) WHERE {
+        VALUES ?c { pg:NationalProgram pg:PrefecturalProject pg:SubProject pg:Initiative } ?p a ?c } GROUP BY ?c""")
     total = sum(int(r["n"]) for r in by_class)
     [public] = select(store, "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?p a pg:PublicProgram }")
     assert int(public["n"]) == total
@@ -122,10 +125,12 @@ def test_superclass_and_superproperty_queries_find_subclass_data(store):
 
 
 def test_kpis_say_their_values_are_missing(store):
-    kpis = select(store, f"SELECT ?k ?why WHERE {{ ?k a pg:KPI ; pg:indicatorOf <{NAGANO}> ; pg:targetRationale ?why }}")
+    kpis = select(store, f"""SELECT ?k ?why WHERE {{
+        ?k a pg:KPI ; pg:indicatorOf <{NAGANO}> ; pg:targetRationale ?why }}""")
     assert len(kpis) == 5
-    obs = select(store, f"""SELECT ?o ?status ?value WHERE {{ ?o pg:indicator ?k ; pg:valueStatus/skos:notation ?status .
-                             ?k pg:indicatorOf <{NAGANO}> . OPTIONAL {{ ?o pg:value ?value }} }}""")
+    obs = select(store, f"""SELECT ?o ?status ?value WHERE {{
+        ?o pg:indicator ?k ; pg:valueStatus/skos:notation ?status .
+        ?k pg:indicatorOf <{NAGANO}> . OPTIONAL {{ ?o pg:value ?value }} }}""")
     assert len(obs) == 20  # 5 KPIs × R4, R5, R6見込, R7目標
     assert {(r["status"], r["value"]) for r in obs} == {("missing-in-source", None)}
 
@@ -133,14 +138,16 @@ def test_kpis_say_their_values_are_missing(store):
 def test_plan_goals(store):
     rows = select(store, """SELECT ?goal ?principal ?target ?area WHERE {
         ?g a pg:PlanGoal ; rdfs:label ?goal ; pg:isPrincipalGoal ?principal ; pg:policyArea/skos:notation ?area .
-        ?t pg:indicator ?g ; pg:valueRole code:value-role\\/target ; pg:fiscalYear id:fiscal-year\\/2025 ; pg:value ?target .
+        ?t pg:indicator ?g ; pg:valueRole code:value-role\\/target ; pg:fiscalYear id:fiscal-year\\/2025 ;
+           pg:value ?target .
         FILTER(lang(?goal) = "ja") }""")
     assert sorted((r["goal"], r["principal"], Decimal(r["target"]), r["area"]) for r in rows) == [
         ("労働生産性(2020年度比)", "true", Decimal("11.2"), "2-1①"),
         ("製造業の従業者一人当たり付加価値額(2020年比)", "false", Decimal("11.2"), "2-1①"),
     ]
-    baselines = select(store, "SELECT ?s WHERE { ?o pg:indicator/a pg:PlanGoal ; pg:valueRole code:value-role\\/baseline ; "
-                              "pg:valueStatus/skos:notation ?s FILTER NOT EXISTS { ?o pg:value ?v } }")
+    baselines = select(store, """SELECT ?s WHERE {
+        ?o pg:indicator/a pg:PlanGoal ; pg:valueRole code:value-role\\/baseline ; pg:valueStatus/skos:notation ?s
+        FILTER NOT EXISTS { ?o pg:value ?v } }""")
     assert [r["s"] for r in baselines] == ["ambiguous-in-source"] * 2
 
 
@@ -160,8 +167,9 @@ def test_alignments_are_complete_and_sourced(store):
 
 
 def test_every_observation_and_alignment_has_provenance(store):
-    rows = select(store, """SELECT ?x WHERE { { ?x a qb:Observation } UNION { ?x a pg:Alignment } UNION { ?x a pg:PlannedOutput }
-                           FILTER NOT EXISTS { ?x prov:wasDerivedFrom ?s } }""")
+    rows = select(store, """SELECT ?x WHERE {
+        { ?x a qb:Observation } UNION { ?x a pg:Alignment } UNION { ?x a pg:PlannedOutput }
+        FILTER NOT EXISTS { ?x prov:wasDerivedFrom ?s } }""")
     assert rows == []
     sections = select(store, "SELECT ?s WHERE { ?x prov:wasDerivedFrom ?s . FILTER NOT EXISTS { ?s a ?type } }")
     assert sections == [], "provenance must point at a described section or document"
@@ -180,8 +188,9 @@ def test_every_pg_term_used_is_declared(build):
     for g in build.dataset.graphs():
         if g.identifier == onto.identifier:
             continue
-        for s, p, o in g:
-            used |= {t for t in (p, o if p == RDF.type else None) if isinstance(t, URIRef) and str(t).startswith(str(PG))}
+        for _, p, o in g:
+            terms = (p, o if p == RDF.type else None)
+            used |= {t for t in terms if isinstance(t, URIRef) and str(t).startswith(str(PG))}
     declared = {s for s in onto.subjects() if str(s).startswith(str(PG))}
     assert used and used <= declared, used - declared
 
