@@ -64,7 +64,7 @@ def test_a_failed_write_leaves_the_old_build_in_place(build, tmp_path, monkeypat
     out.mkdir()
     (out / "policygraph.trig").write_text("previous build")
     monkeypatch.setitem(build_mod.DUMPS, "broken.xyz", ("no-such-format", "x/y"))
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="no-such-format"):
         write_dumps(build, out)
     assert (out / "policygraph.trig").read_text() == "previous build"
     assert [p.name for p in tmp_path.iterdir()] == ["dist"]  # no temporary directory left behind
@@ -103,7 +103,8 @@ def test_cli_bad_input_exits_2_naming_the_file(tmp_path, capsys):
 def test_a_changed_sub_project_amount_fails_the_build(tmp_path, capsys):
     root = copy_project(tmp_path)
     sheet = root / "data/prefectures/20-nagano/070201-2025.yaml"
-    sheet.write_text(sheet.read_text().replace("{year: R7, stage: draft, amount: 65491}", "{year: R7, stage: draft, amount: 65490}"))
+    sheet.write_text(sheet.read_text().replace("{year: R7, stage: draft, amount: 65491}",
+                                               "{year: R7, stage: draft, amount: 65490}"))
     with pytest.raises(CrossCheckError) as e:
         build_dataset(root)
     assert "中小企業経営支援関連事業費" in str(e.value) and "FY2025 draft" in str(e.value)
@@ -131,6 +132,7 @@ def test_a_second_prefecture_is_one_more_file():
 
 def test_a_second_prefecture_that_does_not_add_up_is_refused(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text(SYNTHETIC.read_text().replace("{year: R7, stage: request, amount: 500}", "{year: R7, stage: request, amount: 501}"))
-    with pytest.raises(CrossCheckError, match="試験用中小企業支援事業費.*FY2025 request"):
+    bad.write_text(SYNTHETIC.read_text().replace("{year: R7, stage: request, amount: 500}",
+                                                 "{year: R7, stage: request, amount: 501}"))
+    with pytest.raises(CrossCheckError, match=r"試験用中小企業支援事業費.*FY2025 request"):
         build_dataset(ROOT, extra_sheets=[bad])
