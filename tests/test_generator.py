@@ -9,7 +9,7 @@ from policygraph.quality.cross_checks import budget_problems
 from conftest import ROOT, select
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from generate import generate, parse_size  # noqa: E402
+from generate import generate, parse_size
 
 
 def test_sizes_and_determinism(tmp_path):
@@ -35,7 +35,8 @@ def test_generated_data_passes_the_cross_checks_and_links_resolve(build, tmp_pat
     assert dangling == []
     prefs = select(store, "SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?x a pg:PrefecturalProject ; pg:prefecture ?p }")
     assert prefs == [{"n": "47"}]
-    unlabelled = select(store, """SELECT ?s WHERE { ?s a ?c . VALUES ?c { pg:PrefecturalProject pg:SubProject pg:Initiative pg:KPI }
+    unlabelled = select(store, """SELECT ?s WHERE {
+        ?s a ?c . VALUES ?c { pg:PrefecturalProject pg:SubProject pg:Initiative pg:KPI }
         FILTER NOT EXISTS { ?s rdfs:label ?l FILTER(lang(?l) = "ja") } }""")
     assert unlabelled == []
 

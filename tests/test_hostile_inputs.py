@@ -44,7 +44,8 @@ def rdfxml_bomb(levels: int = 10, fan: int = 10) -> str:
     entities = ['<!ENTITY e0 "lol">'] + [f'<!ENTITY e{i} "{f"&e{i - 1};" * fan}">' for i in range(1, levels)]
     return ('<?xml version="1.0"?>\n<!DOCTYPE rdf:RDF [\n' + "\n".join(entities) + "\n]>\n"
             '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="http://example.org/">'
-            f'<rdf:Description rdf:about="http://example.org/s"><e:p>&e{levels - 1};</e:p></rdf:Description></rdf:RDF>\n')
+            f'<rdf:Description rdf:about="http://example.org/s"><e:p>&e{levels - 1};</e:p></rdf:Description>'
+            "</rdf:RDF>\n")
 
 
 def rdfxml_with_namespace_entities() -> str:
@@ -74,7 +75,8 @@ def jsonld_context_chain(terms: int) -> str:
     """One @context of terms each defined by the next ("t1": "t0:x"): flat JSON, but pyoxigraph
     defines them recursively and segfaults from about 8,000 terms (in a random order)."""
     chain = ", ".join(f'"t{i}": "t{i - 1}:x"' for i in range(terms - 1, 0, -1))
-    return f'{{"@context": {{{chain}, "t0": "http://example.org/"}}, "@id": "http://example.org/s", "t{terms - 1}": "v"}}'
+    return (f'{{"@context": {{{chain}, "t0": "http://example.org/"}}, '
+            f'"@id": "http://example.org/s", "t{terms - 1}": "v"}}')
 
 
 def triple_terms_nested(depth: int) -> str:
