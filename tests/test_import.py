@@ -19,7 +19,8 @@ from policygraph.records.models import BudgetPagesFile, FiguresFile
 
 TEMPLATE = ROOT / "data/templates/figures.csv"
 XSD_DECIMAL = URIRef("http://www.w3.org/2001/XMLSchema#decimal")
-OPTIONS = ["--key", "tottori-sample", "--title", "鳥取県 予算額（抜粋）", "--title-en", "Tottori budget figures (sample)"]
+OPTIONS = ["--key", "tottori-sample", "--title", "鳥取県 予算額（抜粋）",
+           "--title-en", "Tottori budget figures (sample)"]
 
 
 def template_rows() -> list[dict[str, str]]:
@@ -80,7 +81,7 @@ def test_template_round_trips_into_the_model_and_the_graph(tmp_path, capsys):
         (rows[0]["program_key"], rows[0]["program"], rows[0]["program_en"])]
     raw = yaml.safe_load(text)["figures"]
     assert len(ff.figures) == len(rows) == 3
-    for row, fig, written in zip(rows, ff.figures, raw):
+    for row, fig, written in zip(rows, ff.figures, raw, strict=True):
         assert row["prefecture"] == ff.source.prefecture
         assert fig.program == row["program_key"]
         assert written["fiscal_year"] == row["fiscal_year"]  # kept as the researcher wrote it
@@ -268,7 +269,7 @@ def workbook(path: Path, amounts: list, second_sheet: list | None = None) -> Pat
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(list(rows[0]))
-    for row, amount in zip(rows, amounts):
+    for row, amount in zip(rows, amounts, strict=True):
         ws.append([amount if c == "amount" else int(v) if c == "prefecture" else v for c, v in row.items()])
     if second_sheet is not None:
         wb.create_sheet("notes").append(second_sheet)

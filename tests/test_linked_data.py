@@ -7,7 +7,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCAT, DCTERMS, RDF, VOID
+from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS, VOID
 
 from policygraph.web.app import Settings, create_app
 from policygraph.store.named_queries import load_queries
@@ -35,7 +35,9 @@ def client(dist):
 @pytest.mark.parametrize("accept,fmt,param", FORMATS)
 def test_content_negotiation(client, path, accept, fmt, param):
     iri = URIRef(ID + path)
-    for r in (client.get(f"/id/{path}", headers={"Accept": accept}), client.get(f"/id/{path}", params={"format": param})):
+    responses = (client.get(f"/id/{path}", headers={"Accept": accept}),
+                 client.get(f"/id/{path}", params={"format": param}))
+    for r in responses:
         assert r.status_code == 200 and r.headers["content-type"].startswith(accept)
         assert "Accept" in r.headers["vary"]
         g = Graph().parse(data=r.text, format=fmt)
@@ -46,7 +48,7 @@ def test_content_negotiation(client, path, accept, fmt, param):
 def test_turtle_about_nagano(client):
     r = client.get("/id/prefecture/20", headers={"Accept": "text/turtle"})
     g = Graph().parse(data=r.text, format="turtle")
-    assert (URIRef(ID + "prefecture/20"), URIRef("http://www.w3.org/2000/01/rdf-schema#label"), Literal("長野県", lang="ja")) in g
+    assert (URIRef(ID + "prefecture/20"), RDFS.label, Literal("長野県", lang="ja")) in g
 
 
 def test_html_page_of_nagano_links_to_the_project(client):
@@ -67,7 +69,8 @@ def test_project_page_has_budget_table_chart_and_provenance(client):
 
 
 def test_pages_are_paginated(client):
-    first = client.get("/id/code/funding-source/all", headers={"Accept": "text/html"}).text  # ~140 observations link here
+    # ~140 observations link here
+    first = client.get("/id/code/funding-source/all", headers={"Accept": "text/html"}).text
     assert 'rel="next"' in first
     second = client.get("/id/code/funding-source/all", params={"page": 2}, headers={"Accept": "text/html"}).text
     assert 'rel="prev"' in second
@@ -129,7 +132,8 @@ def test_dumps(client, name, fmt, media):
 
 def test_home_and_query_pages(client):
     home = client.get("/").text
-    for link in ("/id/prefecture/20", "/id/national-plan/2008", "/query", "/docs", "/dumps/policygraph.trig", "/dataset"):
+    for link in ("/id/prefecture/20", "/id/national-plan/2008", "/query", "/docs", "/dumps/policygraph.trig",
+                 "/dataset"):
         assert f'href="{link}"' in home
     page = client.get("/query").text
     assert 'src="/static/query.js"' in page and "national-programs" in page

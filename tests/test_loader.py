@@ -63,7 +63,8 @@ def test_missing_field(data):
 
 
 def test_year_that_never_existed(data):
-    line = mutate(data / SHEET, "{year: R5, stage: initial, amount: 10237}", "{year: 平成32年度, stage: initial, amount: 10237}")
+    line = mutate(data / SHEET, "{year: R5, stage: initial, amount: 10237}",
+                  "{year: 平成32年度, stage: initial, amount: 10237}")
     msg = error_of(data)
     assert f"{SHEET.name}:{line}: project.sub_projects[0].budget[0].year:" in msg
     assert "never existed" in msg
