@@ -65,7 +65,8 @@ def test_catalogue(client):
     assert trend["summary"] and trend["parameters"] == [{
         "name": "program", "type": "iri", "required": True, "enum": None, "variable": "?_program_iri",
         "default": "https://w3id.org/policygraph/id/prefectural-project/20/070201"}]
-    assert trend["example"].endswith("/queries/budget-trend?program=https%3A%2F%2Fw3id.org%2Fpolicygraph%2Fid%2Fprefectural-project%2F20%2F070201")
+    assert trend["example"].endswith("/queries/budget-trend?program="
+                                     "https%3A%2F%2Fw3id.org%2Fpolicygraph%2Fid%2Fprefectural-project%2F20%2F070201")
 
 
 @pytest.mark.parametrize("name", sorted(QUERIES))
@@ -206,7 +207,8 @@ def test_coverage_prefectures_and_search(client):
 
 def _fixture_expectations():
     """Budgets per (prefecture, year) at stage initial, from the fixture and Nagano YAML themselves."""
-    sheets = [load_model(p, PrefecturalSheetFile) for p in [ROOT / "data/prefectures/20-nagano/070201-2025.yaml", *SHEETS]]
+    nagano = ROOT / "data/prefectures/20-nagano/070201-2025.yaml"
+    sheets = [load_model(p, PrefecturalSheetFile) for p in [nagano, *SHEETS]]
     area = {}
     for s in sheets:
         for row in s.project.costs:
@@ -327,7 +329,8 @@ def test_hostile_values_on_real_queries_never_500(client, path, params):
 @pytest.mark.parametrize("text,reason", [
     ("#+ summary: [unclosed\nSELECT * WHERE { ?s ?p ?o }", "not valid YAML"),
     ("#+ summary: x\nSELECT * WHERE { ?s ?p ", "syntax error"),
-    ("#+ defaults:\n#+   - nothing: 1\nSELECT * WHERE { ?s ?p ?_x }", "defaults for parameters the query does not have"),
+    ("#+ defaults:\n#+   - nothing: 1\nSELECT * WHERE { ?s ?p ?_x }",
+     "defaults for parameters the query does not have"),
     ("#+ pagination: 10\nSELECT * WHERE { ?s ?p ?o }", "needs ORDER BY"),
     ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", "not a SPARQL query"),
     ("SELECT * WHERE { SERVICE <http://x/> { ?s ?p ?o } }", "SERVICE"),
