@@ -5,6 +5,7 @@ Every mutation runs with both engines (pyshacl, and the Oxigraph one of shacl_ox
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -101,7 +102,8 @@ def test_sub_project_amount_changed_by_one(graph, shapes, engine):
 
 
 def test_current_budget_is_carried_plus_initial_plus_supplementary(graph, fired):
-    graph.set((obs("prefectural-project/20/070201/2024/current/all"), PG.amount, Literal("2201099.0", datatype=XSD.decimal)))
+    graph.set((obs("prefectural-project/20/070201/2024/current/all"), PG.amount,
+               Literal("2201099.0", datatype=XSD.decimal)))
     assert fired(graph) == {("CurrentBudgetShape", "prefectural-project/20/070201")}
 
 
@@ -117,7 +119,7 @@ def test_duplicate_observation(graph, fired):
     for p, o in list(graph.predicate_objects(original)):
         graph.add((copy, p, o))
     assert fired(graph) == {("UniqueBudgetShape", "budget/duplicate"),
-                                    ("UniqueBudgetShape", "budget/prefectural-project/20/070201/2024/supplementary/all")}
+                            ("UniqueBudgetShape", "budget/prefectural-project/20/070201/2024/supplementary/all")}
 
 
 def test_link_to_a_missing_resource(graph, fired):
@@ -129,19 +131,19 @@ def test_link_to_a_missing_resource(graph, fired):
 def test_string_where_a_decimal_belongs(graph, fired):
     o = obs("prefectural-project/20/070201/2024/supplementary/all")
     graph.set((o, PG.amount, Literal("23904")))
-    assert fired(graph) == {("BudgetObservationShape / pg:amount", "budget/prefectural-project/20/070201/2024/supplementary/all")}
+    assert fired(graph) == {("BudgetObservationShape / pg:amount", str(o).removeprefix(str(ID)))}
 
 
 def test_negative_amount(graph, fired):
     o = obs("prefectural-project/20/070201/2023/settlement/all")
     graph.set((o, PG.amount, Literal("-1.0", datatype=XSD.decimal)))
-    assert fired(graph) == {("BudgetObservationShape / pg:amount", "budget/prefectural-project/20/070201/2023/settlement/all")}
+    assert fired(graph) == {("BudgetObservationShape / pg:amount", str(o).removeprefix(str(ID)))}
 
 
 def test_stage_outside_the_code_list(graph, fired):
     o = obs("prefectural-project/20/070201/2023/settlement/all")
     graph.set((o, PG.budgetStage, URIRef("https://w3id.org/policygraph/id/code/delivery-method/direct")))
-    assert fired(graph) == {("BudgetObservationShape / pg:budgetStage", "budget/prefectural-project/20/070201/2023/settlement/all")}
+    assert fired(graph) == {("BudgetObservationShape / pg:budgetStage", str(o).removeprefix(str(ID)))}
 
 
 def test_observation_without_provenance(graph, fired):
@@ -181,7 +183,9 @@ def test_validate_command_on_the_shipped_data(capsys):
     assert "valid" in capsys.readouterr().out
 
 
-def test_validate_command_on_a_changed_dump(build, tmp_path, capsys):
+@pytest.fixture
+def changed_dump(build, tmp_path) -> Path:
+    """The two documents' graph as N-Triples with one sub-project amount changed by one."""
     nt = tmp_path / "policygraph.nt"
     small = Graph()
     for t in union_graph(build.dataset):
@@ -189,20 +193,33 @@ def test_validate_command_on_a_changed_dump(build, tmp_path, capsys):
             small.add(t)
     small.serialize(nt, format="nt", encoding="utf-8")
     text = nt.read_text(encoding="utf-8")
-    target = '<https://w3id.org/policygraph/id/budget/sub-project/20/070201/2/2025/draft/all> <https://w3id.org/policygraph/def#amount> "65491.0"'
+    target = (f"<{obs('sub-project/20/070201/2/2025/draft/all')}> <https://w3id.org/policygraph/def#amount> "
+              '"65491.0"')
     assert target in text
     nt.write_text(text.replace(target, target.replace("65491.0", "65492.0")), encoding="utf-8")
+    return nt
+
+
+def test_validate_command_on_a_changed_dump(changed_dump, capsys):
+    nt = changed_dump
     assert main(["validate", str(nt)]) == 1
     out = capsys.readouterr().out
-    assert "ComponentSumShape" in out and "中小企業経営支援関連事業費" in out and "マーケティング支援事業費 65492" in out
+    assert "ComponentSumShape" in out and "中小企業経営支援関連事業費" in out
+    assert "マーケティング支援事業費 65492" in out
     assert main(["validate", str(nt), "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["conforms"] is False and len(report["results"]) == 1
-    assert main(["validate", str(nt), "--format", "json", "--engine", "pyshacl"]) == 1
-    by_pyshacl = json.loads(capsys.readouterr().out)
-    assert [canonical(r) for r in by_pyshacl["results"]] == [canonical(r) for r in report["results"]]
     assert main(["validate", str(nt), "--format", "turtle"]) == 1
     assert len(Graph().parse(data=capsys.readouterr().out, format="turtle")) > 5
+
+
+@pytest.mark.slow
+def test_validate_command_with_pyshacl_reports_the_same(changed_dump, capsys):
+    assert main(["validate", str(changed_dump), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert main(["validate", str(changed_dump), "--format", "json", "--engine", "pyshacl"]) == 1
+    by_pyshacl = json.loads(capsys.readouterr().out)
+    assert [canonical(r) for r in by_pyshacl["results"]] == [canonical(r) for r in report["results"]]
 
 
 def test_validate_command_on_unreadable_input(tmp_path, capsys):
@@ -216,7 +233,9 @@ def test_validate_command_on_unreadable_input(tmp_path, capsys):
     assert main(["validate", "--format", "yaml"]) == 2
 
 
-def test_build_refuses_an_invalid_graph(tmp_path, capsys):
+@pytest.fixture
+def invalid_project(tmp_path) -> Path:
+    """The two documents' data with an implausible staff number."""
     root = tmp_path / "project"
     for d in ("data", "ontology", "shapes"):
         shutil.copytree(ROOT / d, root / d)
@@ -225,14 +244,26 @@ def test_build_refuses_an_invalid_graph(tmp_path, capsys):
     (root / "data/alignments/national-2008--31-tottori-pages.yaml").unlink()
     sheet = root / "data/prefectures/20-nagano/070201-2025.yaml"
     # the YAML format allows any staff number ≥ 0; the shapes cap it at a plausible size
-    sheet.write_text(sheet.read_text().replace("general_revenue: 125684, staff: 23.8", "general_revenue: 125684, staff: 238000"))
+    sheet.write_text(sheet.read_text().replace("general_revenue: 125684, staff: 23.8",
+                                               "general_revenue: 125684, staff: 238000"))
+    return root
+
+
+def test_build_refuses_an_invalid_graph(invalid_project, tmp_path, capsys):
+    root = invalid_project
     assert main(["build", "--root", str(root), "--out", str(tmp_path / "out")]) == 1
-    assert "StaffObservationShape" in capsys.readouterr().err
-    assert main(["build", "--root", str(root), "--out", str(tmp_path / "out"), "--engine", "pyshacl"]) == 1
     assert "StaffObservationShape" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
     assert main(["build", "--root", str(root), "--out", str(tmp_path / "out"), "--no-validate"]) == 0
     assert (tmp_path / "out" / "policygraph.trig").exists()
+
+
+@pytest.mark.slow
+def test_build_with_pyshacl_refuses_an_invalid_graph(invalid_project, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["build", "--root", str(invalid_project), "--out", str(out), "--engine", "pyshacl"]) == 1
+    assert "StaffObservationShape" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def _drop(s, p):
@@ -259,7 +290,8 @@ MORE = [
      ("InitiativeShape / pg:deliveryMethod", "initiative/20/070201/1/1")),
     ("output without unit", _drop("planned-output/20/070201/1/1/2025/1", PG.unitText),
      ("PlannedOutputShape / pg:unitText", "planned-output/20/070201/1/1/2025/1")),
-    ("staff count that is not a number", _set("staff/prefectural-project/20/070201/2024/current", PG.staffCount, Literal("many")),
+    ("staff count that is not a number",
+     _set("staff/prefectural-project/20/070201/2024/current", PG.staffCount, Literal("many")),
      ("StaffObservationShape / pg:staffCount", "staff/prefectural-project/20/070201/2024/current")),
     ("KPI of no program", _drop("kpi/20/070201/3", PG.indicatorOf), ("KPIShape / pg:indicatorOf", "kpi/20/070201/3")),
     ("goal outside any policy area", _drop("plan-goal/20/sogo-5kanen/2", PG.policyArea),

@@ -1,19 +1,27 @@
-"""Server-rendered HTML: one small layout, Japanese first, no external assets.
+"""Server-rendered HTML: Jinja2 templates (templates/, autoescaped) on one layout, Japanese first,
+no external assets.
 
 Every page is plain HTML with the app's own stylesheet (/static/style.css); pages work offline
-and without JavaScript except the SPARQL query page, whose script the app also serves.
+and without JavaScript except the SPARQL query page, whose script the app also serves. Templates
+get ``t`` (interface strings in the page's language), the ``safe_href`` filter, ``lang`` and ``site``
+(graph.Site: what the footer and home page say about the dataset).
 """
 
 from __future__ import annotations
 
 import re
-from html import escape
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from policygraph.transform.ids import BASE, GRAPH, ID
-from policygraph.transform.metadata import LICENCE_NOTE_EN, LICENCE_NOTE_JA, LICENCE_URL
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
 
-T = {  # interface strings
+from policygraph.transform.ids import BASE, GRAPH, ID
+
+T = {  # interface strings: (ja, en)
     "home": ("ホーム", "Home"), "prefectures": ("都道府県", "Prefectures"), "plan": ("国の支援計画", "National plan"),
     "programs": ("事業一覧", "Programs"), "query": ("SPARQL クエリ", "SPARQL query"), "api": ("API", "API"),
     "dataset": ("データセット", "Dataset"), "ontology": ("オントロジー", "Ontology"),
@@ -21,16 +29,32 @@ T = {  # interface strings
     "provenance": ("出典", "Provenance"), "budget": ("予算額（千円）", "Budget (thousand yen)"),
     "formats": ("他の形式", "Other formats"), "licence": ("ライセンス", "Licence"), "year": ("年度", "Fiscal year"),
     "more": ("次へ", "Next"), "prev": ("前へ", "Previous"), "notfound": ("見つかりません", "Not found"),
-    "badrequest": ("不正なリクエスト", "Bad request"),
+    "badrequest": ("不正なリクエスト", "Bad request"), "error": ("エラー", "Error"),
     "general": ("うち一般財源", "of which general revenue"),
-    "pages": ("出典ページ", "Source pages"), "readings": ("ページにより異なる額", "pages print different amounts"), "run": ("実行", "Run"), "examples": ("例", "Examples"),
+    "pages": ("出典ページ", "Source pages"), "readings": ("ページにより異なる額", "pages print different amounts"),
+    "run": ("実行", "Run"), "examples": ("例", "Examples"), "downloads": ("ダウンロード", "Downloads"),
+    "intro": ("日本の中小企業政策の知識グラフです。下記の出典資料を転記し、事業、年度・段階ごとの予算、成果指標、"
+              "計画の目標、国と県の事業の対応関係を記述しています。すべての事実は出典資料の該当箇所に辿れます。",
+              "A knowledge graph of Japanese public policy on small and medium enterprises, transcribed from the "
+              "sources below: programs, budgets by year and stage, KPIs and plan goals, and curated links between "
+              "national and prefectural programs. Every fact points to the place in its source it was read from."),
+    "sources": ("出典資料", "Sources"), "plans": ("国の計画", "National plans"),
+    "with-data": ("データのある都道府県", "Prefectures with data"),
+    "all-prefectures": ("都道府県（47）", "The 47 prefectures"),
+    "plan-programs": ("国の計画の事業一覧（JSON）", "National plan programs (JSON)"),
+    "query-page": ("SPARQL クエリ", "SPARQL query page"), "named-queries": ("名前付きクエリ API", "Named-query API"),
+    "api-docs": ("API ドキュメント（OpenAPI）", "API documentation (OpenAPI)"),
+    "dataset-link": ("データセットの説明（VoID / DCAT）とダウンロード",
+                     "Dataset description (VoID / DCAT) and downloads"),
+    "shapes": ("SHACL シェイプ", "SHACL shapes"),
 }
 
-
 _UNSAFE_IN_HREF = re.compile(r"[\x00-\x20\x7f-\x9f\\\s]")  # controls, whitespace, backslash: browsers rewrite these
+_OWN = ((str(ID), "/id/"), (BASE + "def#", "/ontology#"), (BASE + "shapes#", "/shapes#"),
+        (str(GRAPH), "/dataset#graph-"))
 
 
-def safe_href(iri: str) -> str | None:
+def safe_href(iri: Any) -> str | None:
     """Where a link to ``iri`` may point, or None when it must be shown as text.
 
     Our own IRIs map to this host's pages (/id/…, /ontology#…, /shapes#…, /dataset#graph-…);
@@ -45,55 +69,35 @@ def safe_href(iri: str) -> str | None:
         return None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
-    for prefix, here in ((str(ID), "/id/"), (BASE + "def#", "/ontology#"), (BASE + "shapes#", "/shapes#"),
-                         (str(GRAPH), "/dataset#graph-")):
+    for prefix, here in _OWN:
         if iri.startswith(prefix):
             return here + iri[len(prefix):]
     return {BASE + "def": "/ontology", BASE + "shapes": "/shapes"}.get(iri, iri)
 
 
-def link(iri: str, text: str) -> str:
-    """``text`` (plain, escaped here) as a link to ``iri`` when that is safe to follow, else as text alone."""
-    href = safe_href(iri)
-    return f'<a href="{escape(href)}">{escape(text)}</a>' if href else escape(text)
+def lang_of(request: Request) -> str:
+    """The page's language: ?lang=en for English, Japanese otherwise."""
+    return "en" if request.query_params.get("lang") == "en" else "ja"
 
 
-def t(key: str, lang: str) -> str:
+def translate(key: str, lang: str) -> str:
     ja, en = T[key]
     return en if lang == "en" else ja
 
 
-def layout(title: str, body: str, lang: str = "ja", path: str = "/", alternates: list[tuple[str, str]] = ()) -> str:
-    other = "en" if lang == "ja" else "ja"
-    sep = "&" if "?" in path else "?"
-    nav = " ".join(f'<a href="{href}">{escape(t(key, lang))}</a>' for key, href in (
-        ("home", "/"), ("prefectures", "/id/prefecture"), ("plan", "/id/national-plan/2008"),
-        ("programs", "/queries/national-programs.csv"), ("query", "/query"), ("api", "/docs"),
-        ("dataset", "/dataset"), ("ontology", "/ontology")))
-    alt = "".join(f'<link rel="alternate" type="{escape(mt)}" href="{escape(href)}">' for mt, href in alternates)
-    return f"""<!DOCTYPE html>
-<html lang="{lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{escape(title)} — policygraph</title><link rel="stylesheet" href="/static/style.css">{alt}</head>
-<body><header><a class="brand" href="/">policygraph</a><nav>{nav}</nav>
-<a class="lang" href="{escape(path)}{sep}lang={other}">{'English' if other == 'en' else '日本語'}</a></header>
-<main>{body}</main>
-<footer><p><strong>{escape(t('licence', lang))}:</strong> {escape(LICENCE_NOTE_EN if lang == 'en' else LICENCE_NOTE_JA)}
-<a href="{LICENCE_URL}">CC BY 4.0</a></p></footer></body></html>"""
+_ENV = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True,
+                   trim_blocks=True, lstrip_blocks=True)
+_ENV.filters["safe_href"] = safe_href
+_ENV.filters["int_comma"] = lambda value: f"{value:,.0f}"  # amounts as printed: 1,029,173
+_ENV.globals["safe_href"] = safe_href
+templates = Jinja2Templates(env=_ENV)
 
 
-def bar_chart(series: list[tuple[str, float]], width: int = 640) -> str:
-    """A horizontal bar chart as inline SVG (server-rendered, no script)."""
-    if not series:
-        return ""
-    top = max(v for _, v in series) or 1
-    row, label_w = 22, 190
-    height = row * len(series) + 10
-    bars = []
-    for i, (label, value) in enumerate(series):
-        w = max(1, int((width - label_w - 110) * value / top))
-        y = 5 + i * row
-        bars.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(label)}</text>'
-                    f'<rect x="{label_w}" y="{y + 3}" width="{w}" height="{row - 6}"></rect>'
-                    f'<text x="{label_w + w + 6}" y="{y + 15}">{value:,.0f}</text>')
-    return (f'<svg class="chart" role="img" aria-label="budget chart" viewBox="0 0 {width} {height}" '
-            f'width="{width}" height="{height}" xmlns="http://www.w3.org/2000/svg">{"".join(bars)}</svg>')
+def render(request: Request, name: str, context: dict[str, Any], *, status: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
+    """A page from templates/``name`` in the request's language; ``context`` has the ``site`` (graph.Site)."""
+    lang = lang_of(request)
+    context = {"lang": lang, "path": request.url.path, "t": lambda key: translate(key, lang), **context}
+    response = templates.TemplateResponse(request, name, context, status_code=status, headers=headers)
+    assert isinstance(response, HTMLResponse)
+    return response

@@ -15,10 +15,17 @@ so every response the app makes carries the headers.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import importlib.util
 import json
+import logging
 import re
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
@@ -41,16 +48,16 @@ class HeadAsGet:
     A file response is told it may hand its path to the server (the ASGI pathsend extension), so
     a HEAD on a dump does not read the file only to drop it."""
 
-    def __init__(self, app):
+    def __init__(self, app: ASGIApp):
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "HEAD":
             return await self.app(scope, receive, send)
         extensions = {**scope.get("extensions", {}), "http.response.pathsend": {}}
         done = False
 
-        async def send_head(message):
+        async def send_head(message: Message) -> None:
             nonlocal done
             if message["type"] == "http.response.start":
                 await send(message)
@@ -63,16 +70,16 @@ class HeadAsGet:
 
 
 class SecurityHeaders:
-    def __init__(self, app, docs_paths: tuple[str, ...] = ()):
+    def __init__(self, app: ASGIApp, docs_paths: tuple[str | None, ...] = ()):
         self.app, self.docs_paths = app, frozenset(p for p in docs_paths if p)
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         docs = scope["path"] in self.docs_paths
-        held: list[dict] = []  # a docs page is held until its inline scripts can be hashed
+        held: list[Message] = []  # a docs page is held until its inline scripts can be hashed
 
-        async def send_secured(message):
+        async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {name.lower() for name, _ in headers}
@@ -102,11 +109,11 @@ class SecurityHeaders:
         await self.app(scope, receive, send_secured)
 
 
-def install(app) -> None:
+def install(app: FastAPI) -> None:
     """Wrap the app's whole middleware stack (its 500 handler included) in HeadAsGet and SecurityHeaders."""
     build = app.build_middleware_stack
     docs = (app.docs_url, app.redoc_url, app.docs_url and app.swagger_ui_oauth2_redirect_url)
-    app.build_middleware_stack = lambda: HeadAsGet(SecurityHeaders(build(), docs))
+    app.build_middleware_stack = lambda: HeadAsGet(SecurityHeaders(build(), docs))  # type: ignore[method-assign]
 
 
 # ------------------------------------------------------------------ slow clients
@@ -118,7 +125,7 @@ def _timeout_response(detail: str) -> bytes:
             b"connection: close\r\nx-content-type-options: nosniff\r\n\r\n%s" % (len(body), body))
 
 
-class _Deadlines:
+class _Deadlines(asyncio.Protocol):
     """A deadline for each request uvicorn parses: ``header_timeout`` seconds for its headers
     (from the connection's opening for the first request, from its first byte for the next),
     then ``body_timeout`` + ``BODY_GRACE`` for its body, a backstop behind the app's own 408.
@@ -128,8 +135,14 @@ class _Deadlines:
     header_timeout = 10.0
     body_timeout = 30.0
     BODY_GRACE = 5.0
-    _deadline = None
+    _deadline: asyncio.TimerHandle | None = None
     _phase = "headers"
+    # set by uvicorn's protocol classes, which come after this one in the class's bases
+    loop: asyncio.AbstractEventLoop
+    transport: asyncio.Transport
+    cycle: Any
+    client: tuple[str, int] | None
+    logger: logging.Logger
 
     def _arm(self, phase: str) -> None:
         self._disarm()
@@ -167,11 +180,11 @@ class _Deadlines:
         self.transport.write(_timeout_response(detail))
         self.transport.close()
 
-    def connection_made(self, transport) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._arm("headers")
 
-    def connection_lost(self, exc) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
 
@@ -180,17 +193,13 @@ def deadline_protocol(header_timeout: float = 10.0, body_timeout: float = 30.0, 
     """uvicorn's HTTP protocol class (httptools when installed, else h11) with these deadlines;
     pass it as ``uvicorn.run(app, http=...)``."""
     if impl == "auto":
-        try:
-            import httptools  # noqa: F401
-            impl = "httptools"
-        except ImportError:
-            impl = "h11"
+        impl = "httptools" if importlib.util.find_spec("httptools") else "h11"
     base = _httptools() if impl == "httptools" else _h11()
     return type(base.__name__, (base,), {"header_timeout": header_timeout, "body_timeout": body_timeout})
 
 
 def _httptools() -> type:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # noqa: PLC0415 - httptools is optional
 
     class HttpToolsWithDeadlines(_Deadlines, HttpToolsProtocol):
         def on_message_begin(self) -> None:
@@ -210,8 +219,8 @@ def _httptools() -> type:
 
 
 def _h11() -> type:
-    import h11
-    from uvicorn.protocols.http.h11_impl import H11Protocol
+    import h11  # noqa: PLC0415 - imported with the protocol it serves
+    from uvicorn.protocols.http.h11_impl import H11Protocol  # noqa: PLC0415
 
     class H11WithDeadlines(_Deadlines, H11Protocol):
         def data_received(self, data: bytes) -> None:

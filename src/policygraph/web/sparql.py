@@ -1,0 +1,224 @@
+"""The SPARQL 1.1 Protocol endpoint (/sparql, read-only), its service description, and /health.
+
+A request is parsed and checked before any engine sees it: the check refuses text that could crash
+or stall a parser, updates, pragmas that fetch from the web, and SERVICE to an endpoint not allowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from policygraph import __version__
+from policygraph.store.engines import Engine, Job
+from policygraph.store.formats import GRAPH_FORMATS, SOLUTION_FORMATS, NotAcceptable, negotiate
+from policygraph.store.query_check import Inspection, QueryTooComplex, inspect
+from policygraph.web.errors import Problem
+from policygraph.web.settings import Settings, client_of, engine_of, settings_of
+
+router = APIRouter()
+
+TEXT_TYPES = ("text/", "application/sparql-results+xml", "application/sparql-results+json", "application/n-triples",
+              "application/ld+json", "application/rdf+xml")
+READ_ONLY = "this endpoint is read-only"
+SERVICE_DESCRIPTION = """@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
+@prefix void: <http://rdfs.org/ns/void#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+[] a sd:Service ;
+   sd:endpoint <{endpoint}> ;
+   dcterms:title "policygraph SPARQL endpoint" ;
+   sd:supportedLanguage sd:SPARQL11Query ;
+   sd:feature sd:UnionDefaultGraph ;
+   sd:resultFormat <http://www.w3.org/ns/formats/SPARQL_Results_JSON> ,
+       <http://www.w3.org/ns/formats/SPARQL_Results_XML> , <http://www.w3.org/ns/formats/SPARQL_Results_CSV> ,
+       <http://www.w3.org/ns/formats/SPARQL_Results_TSV> ,
+       <http://www.w3.org/ns/formats/Turtle> , <http://www.w3.org/ns/formats/N-Triples> ,
+       <http://www.w3.org/ns/formats/JSON-LD> , <http://www.w3.org/ns/formats/RDF_XML> ;
+   sd:defaultDataset [ a sd:Dataset ; sd:defaultGraph [ a sd:Graph ; void:triples {triples} ] ] .
+"""
+
+
+def bad_request(detail: str) -> Problem:
+    return Problem(400, "bad request", detail)
+
+
+@dataclass
+class SparqlRequest:
+    query: str | None
+    default_graphs: tuple[str, ...] | None
+    named_graphs: tuple[str, ...] | None
+    formats: tuple[str, ...]   # ?format= (also output=, results=): clients such as SPARQLWrapper send several
+    timeout: float | None
+
+
+def _one(params: list[tuple[str, str]], name: str) -> str | None:
+    values = [v for k, v in params if k == name]
+    if len(values) > 1:
+        raise bad_request(f"the parameter {name!r} was given {len(values)} times; give it once")
+    return values[0] if values else None
+
+
+def _iris(params: list[tuple[str, str]], name: str) -> tuple[str, ...] | None:
+    values = [v for k, v in params if k == name]
+    for v in values:
+        try:
+            ox.NamedNode(v)
+        except ValueError as e:
+            raise bad_request(f"{name}: {v!r} is not an absolute IRI ({e})") from None
+    return tuple(values) if values else None
+
+
+def _decode(body: bytes, what: str) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise bad_request(f"{what} is not valid UTF-8 (byte {e.start})") from None
+
+
+async def _body(request: Request, limit: int, timeout: float = 30.0) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise Problem(413, "request body too large", f"{declared} bytes; the limit is {limit}")
+    chunks, size = [], 0
+    try:
+        async with asyncio.timeout(timeout):  # a client that sends its body slowly holds no worker for long
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise Problem(413, "request body too large", f"more than {limit} bytes")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise Problem(408, "request timeout", f"the request body did not arrive within {timeout:g} s "
+                      f"({size} bytes came)", {"Connection": "close"}) from None
+    return b"".join(chunks)
+
+
+def _params(text: str, what: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(text, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError as e:
+        raise bad_request(f"{what} has a percent-encoded value that is not valid UTF-8 ({e.reason})") from None
+
+
+async def _posted(request: Request, settings: Settings, params: list[tuple[str, str]]) -> str | None:
+    """A POST's body: form parameters (added to ``params``) or the query itself."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await _body(request, settings.max_body, settings.body_timeout)
+    if ctype == "application/x-www-form-urlencoded":
+        params += _params(_decode(body, "the form body"), "the form body")
+        return None
+    if ctype == "application/sparql-query":
+        return _decode(body, "the query")
+    if ctype == "application/sparql-update":
+        raise Problem(403, "updates are not allowed", READ_ONLY)
+    raise Problem(415, "unsupported media type",
+                  f"{ctype or '(none)'}; POST application/sparql-query or application/x-www-form-urlencoded")
+
+
+def _timeout(raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        timeout = float(raw)
+    except ValueError:
+        timeout = math.nan
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise bad_request(f"timeout: {raw!r} is not a positive number of seconds")
+    return timeout
+
+
+async def parse_request(request: Request, settings: Settings) -> SparqlRequest:
+    params = _params(request.url.query, "the URL")
+    body_query = await _posted(request, settings, params) if request.method == "POST" else None
+    if any(k in ("update", "using-graph-uri", "using-named-graph-uri") for k, _ in params):
+        raise Problem(403, "updates are not allowed", READ_ONLY)
+    query = _one(params, "query")
+    if body_query is not None:
+        if query is not None:
+            raise bad_request("a query in the body and a query parameter: give one")
+        query = body_query
+    formats = tuple(v for k, v in params if k in ("format", "output", "results") and v)
+    return SparqlRequest(query, _iris(params, "default-graph-uri"), _iris(params, "named-graph-uri"), formats,
+                         _timeout(_one(params, "timeout")))
+
+
+def check_query(query: str, settings: Settings) -> Inspection:
+    """Refuse, before any engine sees it, what the endpoint never runs: text that could crash or stall
+    a parser, updates, pragmas that fetch from the web, and SERVICE to an endpoint not allowed."""
+    try:
+        info = inspect(query, settings.limits)
+    except QueryTooComplex as e:
+        raise Problem(400, "query too complex", str(e)) from None
+    if info.is_update:
+        raise Problem(403, "updates are not allowed", f"{READ_ONLY}; SPARQL Update is refused")
+    if info.form is None:
+        raise Problem(400, "bad query", "no SELECT, ASK, CONSTRUCT or DESCRIBE found")
+    if info.pragma:
+        raise Problem(403, "pragma not allowed", f"{info.pragma}: engine pragmas are not SPARQL 1.1 and are refused")
+    for target in info.service_iris:
+        if not target.startswith(("http://", "https://")) or not target.startswith(settings.service_allow or ("\0",)):
+            raise Problem(403, "SERVICE not allowed",
+                          f"SERVICE {target or '(not a literal IRI)'} is not on this server's allow-list"
+                          + ("" if settings.service_allow else " (federated queries are disabled)")
+                          + ("" if target else "; write the endpoint as a full <IRI> after the keyword SERVICE"))
+    return info
+
+
+def _media(fmt_media: str) -> str:
+    return f"{fmt_media}; charset=utf-8" if fmt_media.startswith(TEXT_TYPES) else fmt_media
+
+
+async def sparql(request: Request, engine: Annotated[Engine, Depends(engine_of)],
+                 settings: Annotated[Settings, Depends(settings_of)]) -> Response:
+    req = await parse_request(request, settings)
+    vary = {"Vary": "Accept"}
+    if req.query is None:
+        if request.method == "POST":
+            raise bad_request("no query given")
+        body = SERVICE_DESCRIPTION.format(endpoint=str(request.url_for("sparql")).split("?")[0],
+                                          triples=engine.triples or 0)
+        return Response(body, media_type="text/turtle; charset=utf-8", headers=vary)
+    info = check_query(req.query, settings)
+    offered = GRAPH_FORMATS if info.form in ("CONSTRUCT", "DESCRIBE") else SOLUTION_FORMATS
+    try:
+        fmt = negotiate(offered, request.headers.get("accept"), req.formats)
+    except NotAcceptable as e:
+        raise Problem(406, "not acceptable", str(e), vary) from None
+    timeout = max(settings.min_query_timeout, min(req.timeout or settings.query_timeout, settings.query_timeout))
+    job = Job(req.query, fmt.name, req.default_graphs, req.named_graphs, settings.max_rows)
+    etag = '"' + hashlib.sha256(repr((settings.build_id, job)).encode()).hexdigest()[:32] + '"'
+    headers = {**vary, "ETag": etag, "Cache-Control": f"public, max-age={settings.cache_seconds}",
+               "X-Query-Timeout": f"{timeout:g}"}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    request.state.query_hash = hashlib.sha256(req.query.encode()).hexdigest()[:16]
+    result = await engine.arun(job, timeout, settings.queue_timeout, client=client_of(request),
+                               gone=request.is_disconnected)
+    if result.truncated:
+        headers["X-Result-Truncated"] = f"true; limit={settings.max_rows}"
+    if result.rows is not None:
+        headers["X-Result-Rows"] = str(result.rows)
+    return Response(result.body, media_type=_media(fmt.media_type), headers=headers)
+
+
+for _method in ("GET", "POST"):
+    router.add_api_route("/sparql", sparql, methods=[_method], name="sparql", operation_id=f"sparql_{_method.lower()}",
+                         summary=f"SPARQL 1.1 Protocol endpoint, {_method} (read-only)", response_class=Response)
+
+
+@router.get("/health", summary="Liveness, the query pool and the store")
+async def health(engine: Annotated[Engine, Depends(engine_of)],
+                 settings: Annotated[Settings, Depends(settings_of)]) -> dict[str, Any]:
+    """``degraded`` while the pool has fewer live workers than configured (one is restarting)."""
+    pool = engine.status()
+    degraded = pool is not None and pool["live"] < pool["configured"]
+    return {"status": "degraded" if degraded else "ok", "version": __version__, "store": settings.store_description,
+            "triples": engine.triples, "build": settings.build_id, "workers": pool}
