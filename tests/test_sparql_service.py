@@ -244,12 +244,13 @@ def test_service_is_refused_and_never_contacted(endpoint):
 
 
 def test_service_allow_list():
-    from policygraph.web.app import ApiError, check_query
+    from policygraph.web.errors import Problem
+    from policygraph.web.sparql import check_query
     allowed = Settings(service_allow=("https://query.example.org/",))
     check_query("SELECT * { SERVICE <https://query.example.org/sparql> { ?s ?p ?o } }", allowed)
     for q in ("SELECT * { SERVICE <https://evil.example.net/sparql> { ?s ?p ?o } }",
               "SELECT * { SERVICE ?endpoint { ?s ?p ?o } }"):
-        with pytest.raises(ApiError):
+        with pytest.raises(Problem):
             check_query(q, allowed)
 
 
