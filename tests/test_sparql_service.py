@@ -87,9 +87,8 @@ def test_sparqlwrapper_construct(endpoint, fmt, only_conneg):
     client.setReturnFormat(fmt)
     client.setOnlyConneg(only_conneg)
     result = client.query().convert()
-    if not isinstance(result, Graph):
-        result = Graph().parse(data=result, format="turtle" if fmt in (TURTLE, N3) else "json-ld")
-    g = result
+    g = (result if isinstance(result, Graph)
+         else Graph().parse(data=result, format="turtle" if fmt in (TURTLE, N3) else "json-ld"))
     assert len(g) > 5
 
 
@@ -586,8 +585,8 @@ def test_serve_refuses_an_invalid_graph(tmp_path):
     sheet = root / "data/prefectures/20-nagano/070201-2025.yaml"
     sheet.write_text(sheet.read_text().replace("general_revenue: 125684, staff: 23.8",
                                                "general_revenue: 125684, staff: 238000"))
-    done = subprocess.run([sys.executable, "-m", "policygraph", "serve", "--port", str(free_port()), "--root", str(root)],
-                          capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run([sys.executable, "-m", "policygraph", "serve", "--port", str(free_port()),
+                           "--root", str(root)], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 1
     assert "fails SHACL validation and will not be published" in done.stderr and "StaffObservationShape" in done.stderr
     assert not (root / "dist").exists()
