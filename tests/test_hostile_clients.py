@@ -206,11 +206,10 @@ def test_bad_timeouts_are_client_errors(server, value):
 
 def test_a_query_past_its_memory_limit_is_stopped_and_its_memory_freed(server, engine):
     before = idle_pids(engine)
-    start = time.monotonic()
     r = httpx.get(server.url + "/sparql", params={"query": MEMORY_HOG}, timeout=20)
+    # stopped for its memory (400, naming the limit), not for its 8 s time limit (that would be 504)
     assert r.status_code == 400 and r.json()["error"] == "query memory limit"
     assert "300 MiB" in r.json()["detail"]
-    assert time.monotonic() - start < 8, "stopped for its memory, long before its 8 s time limit"
     assert wait_until(lambda: healthy(server))
     assert len(before - idle_pids(engine)) == 1, "the worker that held the memory was replaced"
     assert wait_until(lambda: not (before - idle_pids(engine)) & worker_pids(), 5), "… and is gone"
@@ -249,9 +248,9 @@ def test_one_client_cannot_take_every_worker(server, engine):
     time.sleep(0.5)
     assert engine.busy_workers() == 1, "the same client's second query waits"
     with other_client(timeout=5) as c:
-        start = time.monotonic()
         r = c.get(server.url + "/sparql", params={"query": ASK})
-        assert r.status_code == 200 and time.monotonic() - start < 2
+    assert r.status_code == 200
+    assert "runaway" not in results, "the other client was answered while the runaway still ran"
     first.join(20)
     second.join(20)
     assert results["runaway"].status_code == 504 and results["second"].status_code == 504
