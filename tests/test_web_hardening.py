@@ -205,8 +205,7 @@ def test_head_answers_like_get(site, client):
             get = httpx.get(site + url, headers={"Accept": accept})
             head = httpx.head(site + url, headers={"Accept": accept})
             local = client.head(url, headers={"Accept": accept})  # in process: no server drops the body for the app
-            if head.content or local.content or get.status_code not in (head.status_code, local.status_code) or (
-                    head.status_code != local.status_code):
+            if head.content or local.content or {head.status_code, local.status_code} != {get.status_code}:
                 wrong.append((url, accept, get.status_code, head.status_code, local.status_code, len(local.content)))
                 continue
             wrong += [(url, accept, name, get.headers.get(name), head.headers.get(name)) for name in COMPARED
@@ -370,7 +369,7 @@ def test_slow_body_gets_408(engine, dist, impl):
     status, _, body = received.partition(b"\r\n\r\n")
     assert b"application/json" in status and b'"error":"request timeout"' in body
     assert b"body did not arrive within 1 s" in body
-    assert closed_after is not None  # the server closed it before the trickle (14 s) ended
+    assert closed_after is not None  # the server closed it, not the client giving up
 
 
 def test_body_trickling_into_a_route_that_ignores_it_is_cut_off(engine, dist):
@@ -379,7 +378,7 @@ def test_body_trickling_into_a_route_that_ignores_it_is_cut_off(engine, dist):
     head = b"GET /health HTTP/1.1\r\nHost: example\r\nContent-Length: 1000\r\n\r\n"
     with LimitedServer(make_app(engine, dist), http=protocol) as s:
         received, closed_after = _slowloris(s.url, first=head, request=b"x" * 30, pause=0.3, limit=6)
-    assert received.startswith(b"HTTP/1.1 200 ") and closed_after is not None  # before the trickle (9 s) ended
+    assert received.startswith(b"HTTP/1.1 200 ") and closed_after is not None  # the server closed it
 
 
 # ------------------------------------------------------------------ in Chromium
