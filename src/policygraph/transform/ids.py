@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 from rdflib import Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, ORG, OWL, PROV, RDF, RDFS, SKOS, VOID, XSD
@@ -110,12 +111,23 @@ def source_section(key: str, path: str) -> URIRef:
     return iri("source", key, "section", path)
 
 
-def budget_observation(program: URIRef, year: int, stage: str, funding: str = "all",
-                       component: str = "project-cost", page: str | None = None) -> URIRef:
+@dataclass(frozen=True)
+class BudgetKey:
+    """What a budget observation is of: program, fiscal year, stage, funding and cost component, and
+    for a page's figure where on which page it is printed."""
+    program: URIRef
+    year: int
+    stage: str
+    funding: str = "all"
+    component: str = "project-cost"
+    page: str | None = None
+
+
+def budget_observation(key: BudgetKey) -> URIRef:
     """A sheet's figure: budget/<program>/<year>/<stage>/<funding>; a page's adds /<component>/<page id>
     (one figure can be printed on several pages, and each page's printing is its own observation)."""
-    tail = f"/{component}/{page}" if page else ""
-    return ID[f"budget/{str(program).removeprefix(str(ID))}/{year}/{stage}/{funding}{tail}"]
+    tail = f"/{key.component}/{key.page}" if key.page else ""
+    return ID[f"budget/{str(key.program).removeprefix(str(ID))}/{key.year}/{key.stage}/{key.funding}{tail}"]
 
 
 def staff_observation(program: URIRef, year: int, stage: str, kind: str | None = None,

@@ -8,6 +8,8 @@ section path: 第３ ２．（２）② ア → national-program/2008/3-2-2-a.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, SKOS
 
@@ -51,11 +53,33 @@ def write_national_plan(plan: NationalPlanFile, w: Writer) -> None:
 
     budgets = w.dataset(ids.iri("dataset", "budget", src.key), PG.BudgetStructure,
                         f"予算額：{src.title}", f"Budgets: {src.title_en}", doc)
+    plan_ctx = _Plan(w, year, src.key, scheme, budgets)
     for ch in plan.chapters:
-        _chapter(ch, year, src.key, scheme, budgets, w)
+        _chapter(ch, plan_ctx)
 
 
-def _chapter(ch: Chapter, year: int, doc_key: str, scheme: URIRef, budgets: URIRef, w: Writer) -> None:
+@dataclass(frozen=True)
+class _Plan:
+    """The plan being written: its year and document, its scheme and budget data set, the graph."""
+    w: Writer
+    year: int
+    doc_key: str
+    scheme: URIRef
+    budgets: URIRef
+
+
+@dataclass(frozen=True)
+class _Place:
+    """Where an item sits: its parent's key and heading path, section, program (if any) and tier."""
+    key: str
+    heading_path: str
+    section: URIRef
+    program: URIRef | None
+    tier: str
+
+
+def _chapter(ch: Chapter, plan: _Plan) -> None:
+    w, year, scheme = plan.w, plan.year, plan.scheme
     path = str(ch.number)
     marker = f"第{'０１２３４５６７８９'[ch.number]}"
     heading = f"{marker} {ch.heading}"
@@ -68,7 +92,7 @@ def _chapter(ch: Chapter, year: int, doc_key: str, scheme: URIRef, budgets: URIR
     w.add(scheme, SKOS.hasTopConcept, sec)
     w.text(sec, DCTERMS.description, ch.implementation)
     w.text(sec, SKOS.scopeNote, ch.overview)
-    w.derived(sec, w.section(doc_key, path, heading))
+    w.derived(sec, w.section(plan.doc_key, path, heading))
     for s in ch.sections:
         key = f"{path}-{ids.marker_key(s.no)}"
         heading_path = f"{heading} > ２．事業の概要 > {s.no}"
@@ -78,46 +102,53 @@ def _chapter(ch: Chapter, year: int, doc_key: str, scheme: URIRef, budgets: URIR
         w.add(node, SKOS.notation, Literal(key))
         w.add(node, SKOS.inScheme, scheme)
         w.add(node, SKOS.broader, sec)
-        w.derived(node, w.section(doc_key, key, heading_path))
+        w.derived(node, w.section(plan.doc_key, key, heading_path))
         for item in s.items:
-            _item(item, key, heading_path, node, None, ch.tier, year, doc_key, scheme, budgets, w)
+            _item(item, _Place(key, heading_path, node, None, ch.tier), plan)
 
 
-def _item(item: PlanItem, parent_key: str, parent_path: str, section: URIRef, parent_program: URIRef | None,
-          tier: str, year: int, doc_key: str, scheme: URIRef, budgets: URIRef, w: Writer) -> None:
-    key = f"{parent_key}-{ids.marker_key(item.no)}"
-    heading_path = f"{parent_path} > {item.no}"
-    src_section = w.section(doc_key, key, heading_path, quote=item.title)
+def _item(item: PlanItem, parent: _Place, plan: _Plan) -> None:
+    w, year = plan.w, plan.year
+    key = f"{parent.key}-{ids.marker_key(item.no)}"
+    heading_path = f"{parent.heading_path} > {item.no}"
+    src_section = w.section(plan.doc_key, key, heading_path, quote=item.title)
+    section, program = parent.section, None
     if item.kind == "measure":
-        node = section_iri(year, key)
-        w.typed(node, PG.PlanSection, SKOS.Concept)
-        w.label(node, item.title, item.title_en, concept=True)
-        w.add(node, SKOS.notation, Literal(key))
-        w.add(node, SKOS.inScheme, scheme)
-        w.add(node, SKOS.broader, section)
-        w.text(node, SKOS.definition, item.description)
-        w.derived(node, src_section)
-        section, program = node, None
+        section = section_iri(year, key)
+        w.typed(section, PG.PlanSection, SKOS.Concept)
+        w.label(section, item.title, item.title_en, concept=True)
+        w.add(section, SKOS.notation, Literal(key))
+        w.add(section, SKOS.inScheme, plan.scheme)
+        w.add(section, SKOS.broader, parent.section)
+        w.text(section, SKOS.definition, item.description)
+        w.derived(section, src_section)
     else:
         program = program_iri(year, key)
         w.typed(program, PG.NationalProgram)
         w.label(program, item.title, item.title_en)
         w.add(program, SKOS.notation, Literal(key))
-        w.add(program, PG.planSection, section)
-        w.add(program, PG.tier, ids.code("tier", tier))
-        if implementer := TIER_IMPLEMENTER[tier]:
+        w.add(program, PG.planSection, parent.section)
+        w.add(program, PG.tier, ids.code("tier", parent.tier))
+        if implementer := TIER_IMPLEMENTER[parent.tier]:
             w.add(program, PG.implementedBy, ids.organization(implementer))
         w.text(program, DCTERMS.description, item.description)
-        if parent_program is not None:
-            w.add(parent_program, PG.hasComponent, program)
-            w.add(program, PG.componentOf, parent_program)
+        if parent.program is not None:
+            w.add(parent.program, PG.hasComponent, program)
+            w.add(program, PG.componentOf, parent.program)
         w.derived(program, src_section)
-        if item.budget:
-            budget_section = w.section(doc_key, f"{key}/budget", f"{heading_path} （予算額）", quote=item.budget.printed)
-            w.budget(budgets, program, year, "plan-stated", item.budget.plan_year, budget_section)
-            if item.budget.prior_year == "new":
-                w.add(program, PG.newInFiscalYear, ids.fiscal_year(year))
-            else:
-                w.budget(budgets, program, year - 1, "plan-stated", item.budget.prior_year, budget_section)
+        _budget(item, program, f"{key}/budget", f"{heading_path} （予算額）", plan)
     for child in item.items:
-        _item(child, key, heading_path, section, program, tier, year, doc_key, scheme, budgets, w)
+        _item(child, _Place(key, heading_path, section, program, parent.tier), plan)
+
+
+def _budget(item: PlanItem, program: URIRef, path: str, heading: str, plan: _Plan) -> None:
+    """The plan's budget for a program: this year's, and last year's unless the program is new."""
+    if not item.budget:
+        return
+    w, year = plan.w, plan.year
+    section = w.section(plan.doc_key, path, heading, quote=item.budget.printed)
+    w.budget(plan.budgets, ids.BudgetKey(program, year, "plan-stated"), item.budget.plan_year, section)
+    if item.budget.prior_year == "new":
+        w.add(program, PG.newInFiscalYear, ids.fiscal_year(year))
+    else:
+        w.budget(plan.budgets, ids.BudgetKey(program, year - 1, "plan-stated"), item.budget.prior_year, section)

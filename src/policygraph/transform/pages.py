@@ -12,6 +12,7 @@ where a row's トータルコスト is not 事業費 + 人件費 as printed.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, replace
 
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, SKOS, XSD
@@ -21,12 +22,19 @@ from policygraph.transform import ids
 from policygraph.transform.writer import Writer, decimal
 from policygraph.records.eras import fiscal_year_labels
 from policygraph.transform.ids import PG, QB
-from policygraph.records.models import BudgetClassificationFile, BudgetPage, BudgetPagesFile, FiguresFile
+from policygraph.records.models import (
+    BudgetClassificationFile,
+    BudgetPage,
+    BudgetPagesFile,
+    FiguresFile,
+    PrintedRow,
+)
 
 PERSON = ids.code("unit", "person")
 
 # The 要求額 on a page is a request for the initial budget, a supplementary one, or an adjustment (調整).
 _REQUEST_STAGE = (("調整", "adjustment-request"), ("補正", "supplementary-request"), ("専決", "supplementary-request"))
+_ADJUSTMENT_ROW = {"addition": "追加", "restoration": "復活", "held-request": "保留"}
 
 
 def program_iri(pref: str, key: str) -> URIRef:
@@ -53,7 +61,8 @@ def write_budget_pages(pf: BudgetPagesFile, classification: BudgetClassification
                         f"予算額：{src.publisher} {src.title}", f"Budgets: {src.title_en}", doc)
     staff = w.dataset(ids.iri("dataset", "staff", src.key), PG.StaffStructure,
                       f"職員数：{src.publisher} {src.title}", f"Staff: {src.title_en}", doc)
-    items = _budget_items(pf, classification, doc, w)
+    pages = _Pages(w, src.key, pref, doc, budgets, staff, _budget_items(pf, classification, doc, w),
+                   src.accessed.isoformat())
     names = {}
     for p in pf.programs:
         prog = program_iri(pref, p.key)
@@ -65,7 +74,7 @@ def write_budget_pages(pf: BudgetPagesFile, classification: BudgetClassification
         w.add(prog, PG.managedBy, ids.organization(src.department))
         w.derived(prog, doc)
     for page in pf.pages:
-        _page(page, src.key, pref, doc, budgets, staff, items, names[page.program], src.accessed.isoformat(), w)
+        _PageWriter(page, names[page.program], pages).write()
 
 
 def _budget_items(pf: BudgetPagesFile, classification: BudgetClassificationFile | None, doc: URIRef,
@@ -94,88 +103,128 @@ def _budget_items(pf: BudgetPagesFile, classification: BudgetClassificationFile 
     return out
 
 
-def _page(page: BudgetPage, key: str, pref: str, doc: URIRef, budgets: URIRef, staff: URIRef,
-          items: dict[str, URIRef], name_en: str, accessed: str, w: Writer) -> None:
-    page_key = f"{key}/page/{page.id}"
-    node = ids.source_document(page_key)
-    prog = program_iri(pref, page.program)
-    year = page.fiscal_year
-    era = fiscal_year_labels(year)[0]
-    w.typed(node, PG.WebPage, PG.SourceDocument)
-    w.label(node, f"{page.title or page.name}（{era}）", f"{name_en} (FY{year}), budget compilation page")
-    w.add(node, DCTERMS.title, Literal(page.title or page.name, lang="ja"))
-    w.add(node, DCTERMS.isPartOf, doc)
-    w.add(node, PG.pageUrl, URIRef(page.url))
-    w.add(node, PG.accessedOn, Literal(accessed, datatype=XSD.date))
-    w.add(node, PG.fiscalYear, ids.fiscal_year(year))
-    w.add(node, PG.aboutProgram, prog)
-    w.add(node, PG.prefecture, ids.prefecture(pref))
-    w.text(node, PG.printedName, page.name)
-    w.text(node, PG.budgetKind, page.kind)
-    w.text(node, PG.organisationText, page.organisation)
-    w.text(node, PG.pageHeading, page.heading)
-    w.add(node, PG.secondReading, Literal(page.second_reading))
-    for note in page.not_shown:
-        w.text(node, PG.notShown, note, lang="en")
-    item = items.get(page.classification["目"]) if page.classification else None
-    w.add(node, PG.budgetClassification, item)
+@dataclass(frozen=True)
+class _Pages:
+    """The page set being written: its key, prefecture and document, its two data sets, its 目, the
+    date it was read, and the graph."""
+    w: Writer
+    key: str
+    pref: str
+    doc: URIRef
+    budgets: URIRef
+    staff: URIRef
+    items: dict[str, URIRef]
+    accessed: str
 
-    def cell(section: URIRef, y: int, stage: str, component: str, amount: int, row: str, column: str | None,
-             printed: str | None = None) -> None:
+
+@dataclass(frozen=True)
+class _Cell:
+    """Where a figure stands on the page: row label and column as printed, and the cell's own text."""
+    row: str
+    column: str | None = None
+    printed: str | None = None
+
+
+class _PageWriter:
+    """One budget-compilation page: the page itself, its cost table, its 要求額 line and its 査定."""
+
+    def __init__(self, page: BudgetPage, name_en: str, pages: _Pages):
+        self.page, self.name_en, self.pages, self.w = page, name_en, pages, pages.w
+        self.key = f"{pages.key}/page/{page.id}"
+        self.node = ids.source_document(self.key)
+        self.prog = program_iri(pages.pref, page.program)
+        self.item = pages.items.get(page.classification["目"]) if page.classification else None
+
+    def write(self) -> None:
+        self._describe()
+        for i, row in enumerate(self.page.rows, 1):
+            self._row(i, row)
+        if self.page.request:
+            self._request(self.page.request)
+        if self.page.assessment:
+            self._assessment(self.page.assessment)
+
+    def _describe(self) -> None:
+        w, page, node, year = self.w, self.page, self.node, self.page.fiscal_year
+        era = fiscal_year_labels(year)[0]
+        w.typed(node, PG.WebPage, PG.SourceDocument)
+        w.label(node, f"{page.title or page.name}（{era}）", f"{self.name_en} (FY{year}), budget compilation page")
+        w.add(node, DCTERMS.title, Literal(page.title or page.name, lang="ja"))
+        w.add(node, DCTERMS.isPartOf, self.pages.doc)
+        w.add(node, PG.pageUrl, URIRef(page.url))
+        w.add(node, PG.accessedOn, Literal(self.pages.accessed, datatype=XSD.date))
+        w.add(node, PG.fiscalYear, ids.fiscal_year(year))
+        w.add(node, PG.aboutProgram, self.prog)
+        w.add(node, PG.prefecture, ids.prefecture(self.pages.pref))
+        w.text(node, PG.printedName, page.name)
+        w.text(node, PG.budgetKind, page.kind)
+        w.text(node, PG.organisationText, page.organisation)
+        w.text(node, PG.pageHeading, page.heading)
+        w.add(node, PG.secondReading, Literal(page.second_reading))
+        for note in page.not_shown:
+            w.text(node, PG.notShown, note, lang="en")
+        w.add(node, PG.budgetClassification, self.item)
+
+    def _amount(self, section: URIRef, key: ids.BudgetKey, amount: int, cell: _Cell) -> None:
         place = str(section).rsplit("/", 1)[1]  # row-2, request, assessment: a page may print a figure twice
-        obs = w.budget(budgets, prog, y, stage, amount, section, component=component, page=f"{page.id}/{place}")
-        _printed(obs, row, column, printed, item, w)
+        key = replace(key, page=f"{self.page.id}/{place}")
+        _printed(self.w.budget(self.pages.budgets, key, amount, section), cell, self.item, self.w)
 
-    for i, row in enumerate(page.rows, 1):
-        r = bl.read_row_label(row.label, year)
+    def _row(self, i: int, row: PrintedRow) -> None:
+        w, prog = self.w, self.prog
+        r = bl.read_row_label(row.label, self.page.fiscal_year)
         label = row.label or "（行見出しなし）"
-        s = w.section(page_key, f"row-{i}", f"事業費・人件費 > {label}", " ".join([row.label, *row.values]).strip())
-        for column, printed in zip(page.columns, row.values):
+        s = w.section(self.key, f"row-{i}", f"事業費・人件費 > {label}", " ".join([row.label, *row.values]).strip())
+        for column, printed in zip(self.page.columns, row.values, strict=False):
             kind, code = bl.column_kind(column)
+            cell = _Cell(row.label, column, printed)
             if kind == "component":
-                cell(s, r.year, r.stage, code, bl.read_amount(printed), row.label, column, printed)
-            else:
-                obs = ids.staff_observation(prog, r.year, r.stage, code, f"{page.id}/row-{i}")
-                w.typed(obs, PG.StaffObservation, QB.Observation)
-                w.add(obs, QB.dataSet, staff)
-                w.add(obs, PG.program, prog)
-                w.add(obs, PG.fiscalYear, ids.fiscal_year(r.year))
-                w.add(obs, PG.budgetStage, ids.code("budget-stage", r.stage))
-                w.add(obs, PG.staffKind, ids.code("staff-kind", code))
-                w.add(obs, PG.staffCount, decimal(bl.read_persons(printed)))
-                w.add(obs, PG.unitOfMeasure, PERSON)
-                _printed(obs, row.label, column, printed, None, w)
-                w.derived(obs, s)
-    if page.request:
-        req = bl.read_request_line(page.request)
-        s = w.section(page_key, "request", "要求額", page.request)
-        stage = next((st for word, st in _REQUEST_STAGE if word in (page.kind or "")), "request")
+                key = ids.BudgetKey(prog, r.year, r.stage, component=code)
+                self._amount(s, key, bl.read_amount(printed), cell)
+                continue
+            obs = ids.staff_observation(prog, r.year, r.stage, code, f"{self.page.id}/row-{i}")
+            w.typed(obs, PG.StaffObservation, QB.Observation)
+            w.add(obs, QB.dataSet, self.pages.staff)
+            w.add(obs, PG.program, prog)
+            w.add(obs, PG.fiscalYear, ids.fiscal_year(r.year))
+            w.add(obs, PG.budgetStage, ids.code("budget-stage", r.stage))
+            w.add(obs, PG.staffKind, ids.code("staff-kind", code))
+            w.add(obs, PG.staffCount, decimal(bl.read_persons(printed)))
+            w.add(obs, PG.unitOfMeasure, PERSON)
+            _printed(obs, cell, None, w)
+            w.derived(obs, s)
+
+    def _request(self, line: str) -> None:
+        year, req = self.page.fiscal_year, bl.read_request_line(line)
+        s = self.w.section(self.key, "request", "要求額", line)
+        stage = next((st for word, st in _REQUEST_STAGE if word in (self.page.kind or "")), "request")
         if req.adjustments and stage == "request":
             stage = "adjustment-request"
         # The line's figures are 事業費: the page's 要求額 is the 事業費(A) of its request row.
-        cell(s, year, stage, "project-cost", req.requested, "要求額", None)
+        self._amount(s, ids.BudgetKey(self.prog, year, stage), req.requested, _Cell("要求額"))
         if req.prior_year is not None:
-            cell(s, year - 1, "prior-year-budget", "project-cost", req.prior_year, "前年度予算額", None)
+            self._amount(s, ids.BudgetKey(self.prog, year - 1, "prior-year-budget"), req.prior_year,
+                         _Cell("前年度予算額"))
         for adj, amount in req.adjustments:
-            cell(s, year, adj, "project-cost", amount, {"addition": "追加", "restoration": "復活",
-                                                       "held-request": "保留"}[adj], None)
+            self._amount(s, ids.BudgetKey(self.prog, year, adj), amount, _Cell(_ADJUSTMENT_ROW[adj]))
         for f in req.funding:
-            w.add(node, PG.financedBy, ids.code("revenue-source", f))
-    if page.assessment:
-        a = bl.read_assessment(page.assessment)
-        s = w.section(page_key, "assessment", "査定", page.assessment)
-        w.add(node, PG.assessedAt, ids.code("assessment-level", a.assessor))
-        w.add(node, PG.assessmentResult, ids.code("assessment-result", a.result))
+            self.w.add(self.node, PG.financedBy, ids.code("revenue-source", f))
+
+    def _assessment(self, line: str) -> None:
+        a = bl.read_assessment(line)
+        s = self.w.section(self.key, "assessment", "査定", line)
+        self.w.add(self.node, PG.assessedAt, ids.code("assessment-level", a.assessor))
+        self.w.add(self.node, PG.assessmentResult, ids.code("assessment-result", a.result))
         if a.amount is not None and a.stage:
-            cell(s, year, a.stage, "project-cost", a.amount, {"assessed": "計上額", "held": "保留額"}[a.stage], None)
+            key = ids.BudgetKey(self.prog, self.page.fiscal_year, a.stage)
+            self._amount(s, key, a.amount, _Cell({"assessed": "計上額", "held": "保留額"}[a.stage]))
 
 
-def _printed(obs: URIRef, row: str, column: str | None, printed: str | None, item: URIRef | None,
-             w: Writer) -> None:
+def _printed(obs: URIRef, cell: _Cell, item: URIRef | None, w: Writer) -> None:
     """Where the figure stands on the page: row label and column as printed, and the cell's own text."""
-    w.add(obs, PG.rowLabel, Literal(row))
-    w.add(obs, PG.columnLabel, Literal(column) if column else None)
-    w.add(obs, PG.printedValue, Literal(printed) if printed else None)
+    w.add(obs, PG.rowLabel, Literal(cell.row))
+    w.add(obs, PG.columnLabel, Literal(cell.column) if cell.column else None)
+    w.add(obs, PG.printedValue, Literal(cell.printed) if cell.printed else None)
     w.add(obs, PG.budgetClassification, item)
 
 
@@ -212,8 +261,8 @@ def write_figures(ff: FiguresFile, w: Writer) -> None:
             w.add(page, PG.aboutProgram, program_iri(pref, f.program))
             w.add(page, PG.prefecture, ids.prefecture(pref))
         s = w.section(page_key, f"figure-{i}", f.label, f"{f.label} {f.amount}{f.unit}")
-        obs = w.budget(budgets, program_iri(pref, f.program), f.fiscal_year, f.stage, f.value, s,
-                       component=f.component, page=f"{page_key.rsplit('/', 1)[1]}/figure-{i}",
-                       unit="yen" if f.unit == "円" else "thousand-yen")
-        _printed(obs, f.label, None, f"{f.amount}{f.unit}", None, w)
+        key = ids.BudgetKey(program_iri(pref, f.program), f.fiscal_year, f.stage, component=f.component,
+                            page=f"{page_key.rsplit('/', 1)[1]}/figure-{i}")
+        obs = w.budget(budgets, key, f.value, s, unit="yen" if f.unit == "円" else "thousand-yen")
+        _printed(obs, _Cell(f.label, None, f"{f.amount}{f.unit}"), None, w)
         w.text(obs, PG.transcriptionNote, f.note)

@@ -8,6 +8,9 @@ and pg:valueStatus missing-in-source (never a zero).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, SKOS
 
@@ -16,7 +19,14 @@ from policygraph.transform.writer import Writer, decimal
 from policygraph.transform.reference import write_units
 from policygraph.records.eras import fiscal_year_short
 from policygraph.transform.ids import PG, QB
-from policygraph.records.models import GoalRecord, KpiRecord, PrefecturalSheetFile, ProjectRecord, SubProjectRecord
+from policygraph.records.models import (
+    GoalRecord,
+    KpiRecord,
+    PlanRecord,
+    PrefecturalSheetFile,
+    ProjectRecord,
+    SubProjectRecord,
+)
 
 METHODS = {"補助金": "subsidy", "委託": "commission", "直接": "direct", "負担金": "contribution"}
 COST_ROWS = {"current": "予算額", "request": "要求", "draft": "予算案"}
@@ -53,20 +63,37 @@ def write_sheet(sheet: PrefecturalSheetFile, w: Writer) -> None:
     w.text(doc, PG.quote, src.printed)
 
     write_units(sheet.units, w)
-    project = project_iri(pref, key)
-    sec = lambda path, heading, quote=None: w.section(src.key, path, heading, quote)  # noqa: E731
     budgets = w.dataset(ids.iri("dataset", "budget", src.key), PG.BudgetStructure,
                         f"予算額：{title}", f"Budgets: {proj.number} {proj.name_en} (FY{src.fiscal_year} sheet)", doc)
-    _project(proj, project, pref, src.fiscal_year, sec, w)
-    _costs(proj, project, src.key, budgets, doc, sec, w)
+    ctx = _Sheet(w, pref, key, src.key, doc, src.fiscal_year, project_iri(pref, key), budgets)
+    _project(proj, ctx)
+    _costs(proj, ctx)
     for sp in proj.sub_projects:
-        _sub_project(sp, project, pref, key, src.fiscal_year, budgets, sec, w)
-    _kpis(proj, project, pref, key, src.key, doc, sec, w)
+        _sub_project(sp, ctx)
+    _kpis(proj, ctx)
     if proj.plan:
-        _plan(proj, project, pref, src.key, doc, sec, w)
+        _plan(proj, proj.plan, ctx)
 
 
-def _project(proj: ProjectRecord, project: URIRef, pref: str, year: int, sec, w: Writer) -> None:
+@dataclass(frozen=True)
+class _Sheet:
+    """The sheet being written: prefecture, project key and IRI, the document, its year, the budget
+    data set and the graph."""
+    w: Writer
+    pref: str
+    key: str
+    doc_key: str
+    doc: URIRef
+    year: int
+    project: URIRef
+    budgets: URIRef
+
+    def section(self, path: str, heading: str, quote: str | None = None) -> URIRef:
+        return self.w.section(self.doc_key, path, heading, quote)
+
+
+def _project(proj: ProjectRecord, ctx: _Sheet) -> None:
+    w, project, pref, sec = ctx.w, ctx.project, ctx.pref, ctx.section
     w.typed(project, PG.PrefecturalProject)
     w.label(project, proj.name, proj.name_en)
     w.add(project, PG.projectNumber, Literal(proj.number))
@@ -85,28 +112,31 @@ def _project(proj: ProjectRecord, project: URIRef, pref: str, year: int, sec, w:
     if proj.approach:
         for h in proj.approach.headings + proj.approach.items:
             w.text(project, SKOS.note, h)
-    w.derived(project, sec("header", "事業改善シート 見出し（事業名・部局・実施期間）", f"実施期間 {proj.period.printed}"))
+    header = "事業改善シート 見出し（事業名・部局・実施期間）"
+    w.derived(project, sec("header", header, f"実施期間 {proj.period.printed}"))
     w.derived(project, sec("1-2", "１ 現状と課題 / ２ 事業目的", proj.purpose))
 
 
-def _costs(proj: ProjectRecord, project: URIRef, doc_key: str, budgets: URIRef, doc: URIRef, sec, w: Writer) -> None:
-    staff_ds = w.dataset(ids.iri("dataset", "staff", doc_key), PG.StaffStructure,
-                         "職員数", "Staff numbers", doc)
+def _costs(proj: ProjectRecord, ctx: _Sheet) -> None:
+    w, project, budgets = ctx.w, ctx.project, ctx.budgets
+    staff_ds = w.dataset(ids.iri("dataset", "staff", ctx.doc_key), PG.StaffStructure,
+                         "職員数", "Staff numbers", ctx.doc)
     quotes = iter(proj.cost_quotes)
     for row in proj.costs:
         row_name = f"{fiscal_year_short(row.year)}年度 {COST_ROWS[row.stage]}"
-        s = sec(f"6/{row.year}/{row.stage}", f"６ 事業コスト > {row_name}", next(quotes, None))
+        s = ctx.section(f"6/{row.year}/{row.stage}", f"６ 事業コスト > {row_name}", next(quotes, None))
         if row.stage == "current":  # a year's budget row: 繰越 + 当初 + 補正 = 予算現額
             for stage, amount in (("carried-over", row.carried_over), ("initial", row.initial),
                                   ("supplementary", row.supplementary), ("current", row.total)):
                 if amount is not None:
-                    w.budget(budgets, project, row.year, stage, amount, s)
+                    w.budget(budgets, ids.BudgetKey(project, row.year, stage), amount, s)
         else:  # the 要求 / 予算案 row of the sheet's own year
-            w.budget(budgets, project, row.year, row.stage, row.initial, s)
+            w.budget(budgets, ids.BudgetKey(project, row.year, row.stage), row.initial, s)
         if row.general_revenue is not None:
-            w.budget(budgets, project, row.year, row.stage, row.general_revenue, s, funding="general-revenue")
+            w.budget(budgets, ids.BudgetKey(project, row.year, row.stage, funding="general-revenue"),
+                     row.general_revenue, s)
         if row.settlement is not None:
-            w.budget(budgets, project, row.year, "settlement", row.settlement, s)
+            w.budget(budgets, ids.BudgetKey(project, row.year, "settlement"), row.settlement, s)
         if row.staff is not None:
             obs = ids.staff_observation(project, row.year, row.stage)
             w.typed(obs, PG.StaffObservation, QB.Observation)
@@ -119,8 +149,8 @@ def _costs(proj: ProjectRecord, project: URIRef, doc_key: str, budgets: URIRef, 
             w.derived(obs, s)
 
 
-def _sub_project(sp: SubProjectRecord, project: URIRef, pref: str, key: str, year: int, budgets: URIRef,
-                 sec, w: Writer) -> None:
+def _sub_project(sp: SubProjectRecord, ctx: _Sheet) -> None:
+    w, project, pref, key, year, sec = ctx.w, ctx.project, ctx.pref, ctx.key, ctx.year, ctx.section
     node = sub_project_iri(pref, key, sp.no)
     w.typed(node, PG.SubProject)
     w.label(node, sp.name, sp.name_en)
@@ -132,9 +162,10 @@ def _sub_project(sp: SubProjectRecord, project: URIRef, pref: str, key: str, yea
     w.derived(node, s)
     for cell in sp.budget:
         if cell.amount is None:  # printed as ー: no budget that year; recorded as a note, not a zero
-            w.text(node, PG.transcriptionNote, f"{cell.year}年度 {cell.stage}: 「{cell.printed}」と記載（予算計上なし）")
+            note = f"{cell.year}年度 {cell.stage}: 「{cell.printed}」と記載（予算計上なし）"
+            w.text(node, PG.transcriptionNote, note)
         else:
-            w.budget(budgets, node, cell.year, cell.stage, cell.amount, s)
+            w.budget(ctx.budgets, ids.BudgetKey(node, cell.year, cell.stage), cell.amount, s)
     for ini in sp.initiatives:
         it = initiative_iri(pref, key, sp.no, ini.no)
         w.typed(it, PG.Initiative)
@@ -160,64 +191,87 @@ def _sub_project(sp: SubProjectRecord, project: URIRef, pref: str, key: str, yea
             w.derived(o, si)
 
 
-def _indicator_obs(w: Writer, base: URIRef, indicator: URIRef, year: int | None, role: str,
-                   value, status: URIRef, section: URIRef, unit: str | None, note: str | None = None) -> None:
-    obs = URIRef(f"{base}/{year if year else 'unknown-year'}/{role}")
-    w.typed(obs, PG.IndicatorObservation, QB.Observation)
-    w.add(obs, PG.indicator, indicator)
-    if year:
-        w.add(obs, PG.fiscalYear, ids.fiscal_year(year))
-    w.add(obs, PG.valueRole, ids.code("value-role", role))
-    if value is not None:
-        w.add(obs, PG.value, decimal(value))
-    w.add(obs, PG.valueStatus, status)
-    w.text(obs, PG.unitText, unit)
-    w.text(obs, PG.transcriptionNote, note, lang="en")
-    w.derived(obs, section)
+@dataclass(frozen=True)
+class _Indicator:
+    """A KPI or plan goal whose values are being written: its IRI, the prefix of its observations' IRIs,
+    its unit, the section it was read from, and the graph."""
+    w: Writer
+    iri: URIRef
+    base: URIRef
+    unit: str | None
+    section: URIRef
+
+    def observe(self, year: int | None, role: str, value: Decimal | float | None, status: URIRef,
+                note: str | None = None) -> None:
+        """One value of the indicator; a value the source does not give is absent, with its status."""
+        w = self.w
+        obs = URIRef(f"{self.base}/{year if year else 'unknown-year'}/{role}")
+        w.typed(obs, PG.IndicatorObservation, QB.Observation)
+        w.add(obs, PG.indicator, self.iri)
+        if year:
+            w.add(obs, PG.fiscalYear, ids.fiscal_year(year))
+        w.add(obs, PG.valueRole, ids.code("value-role", role))
+        if value is not None:
+            w.add(obs, PG.value, decimal(value))
+        w.add(obs, PG.valueStatus, status)
+        w.text(obs, PG.unitText, self.unit)
+        w.text(obs, PG.transcriptionNote, note, lang="en")
+        w.derived(obs, self.section)
 
 
-def _kpis(proj: ProjectRecord, project: URIRef, pref: str, key: str, doc_key: str, doc: URIRef, sec, w: Writer) -> None:
+def _kpis(proj: ProjectRecord, ctx: _Sheet) -> None:
     if not proj.kpis:
         return
-    scheme = ids.iri("kpi-scheme", pref, key)
+    w = ctx.w
+    scheme = ids.iri("kpi-scheme", ctx.pref, ctx.key)
     w.typed(scheme, SKOS.ConceptScheme)
     w.label(scheme, f"成果指標：{proj.name}", f"KPIs: {proj.name_en}", concept=True)
-    w.derived(scheme, doc)
-    s = sec("4", "４ 成果指標")
+    w.derived(scheme, ctx.doc)
+    s = ctx.section("4", "４ 成果指標")
     for k in proj.kpis:
-        _kpi(k, proj, project, scheme, pref, key, s, w)
+        _kpi(k, proj, scheme, s, ctx)
 
 
-def _kpi(k: KpiRecord, proj: ProjectRecord, project: URIRef, scheme: URIRef, pref: str, key: str, s: URIRef,
-         w: Writer) -> None:
-    kpi = ids.iri("kpi", pref, key, k.no)
+def _kpi(k: KpiRecord, proj: ProjectRecord, scheme: URIRef, s: URIRef, ctx: _Sheet) -> None:
+    w = ctx.w
+    kpi = ids.iri("kpi", ctx.pref, ctx.key, k.no)
     w.typed(kpi, PG.KPI, SKOS.Concept)
     w.label(kpi, k.name, k.name_en, concept=True)
     w.add(kpi, SKOS.notation, Literal(str(k.no)))
     w.add(kpi, SKOS.inScheme, scheme)
-    w.add(kpi, PG.indicatorOf, project)
+    w.add(kpi, PG.indicatorOf, ctx.project)
     w.text(kpi, PG.targetRationale, k.rationale)
     w.text(kpi, PG.unitText, k.unit)
     w.text(kpi, PG.transcriptionNote, k.note, lang="en")
     w.derived(kpi, s)
     given = {(v.year, v.role): v for v in k.values}
-    base = ids.iri("indicator-observation", "kpi", pref, key, k.no)
+    indicator = _Indicator(w, kpi, ids.iri("indicator-observation", "kpi", ctx.pref, ctx.key, k.no), k.unit, s)
     for col in proj.kpi_columns:
         v = given.get((col.year, col.role))
         if v is not None:
-            _indicator_obs(w, base, kpi, col.year, col.role, v.value, STATUS_REPORTED, s, k.unit)
+            indicator.observe(col.year, col.role, v.value, STATUS_REPORTED)
         else:
-            _indicator_obs(w, base, kpi, col.year, col.role, None, STATUS_MISSING, s, k.unit,
-                           "No value in the extracted text of the source sheet.")
+            indicator.observe(col.year, col.role, None, STATUS_MISSING,
+                              "No value in the extracted text of the source sheet.")
 
 
-def _plan(proj: ProjectRecord, project: URIRef, pref: str, doc_key: str, doc: URIRef, sec, w: Writer) -> None:
-    plan = proj.plan
+@dataclass(frozen=True)
+class _PlanScope:
+    """The prefectural plan a sheet contributes to: its key and scheme, the section naming it, and the
+    values the sheet prints that cannot be attributed to one goal."""
+    key: str
+    scheme: URIRef
+    section: URIRef
+    unattributed: str | None
+
+
+def _plan(proj: ProjectRecord, plan: PlanRecord, ctx: _Sheet) -> None:
+    w, pref, project = ctx.w, ctx.pref, ctx.project
     scheme = ids.iri("prefectural-plan", pref, plan.key)
     w.typed(scheme, PG.SupportPlan, SKOS.ConceptScheme)
     w.label(scheme, plan.name, plan.name_en, concept=True)
     w.add(scheme, PG.prefecture, ids.prefecture(pref))
-    s = sec("5", "５ 本事業が貢献する総合５か年計画の施策分野と達成目標")
+    s = ctx.section("5", "５ 本事業が貢献する総合５か年計画の施策分野と達成目標")
     w.derived(scheme, s)
     areas = {}
     for a in plan.areas:
@@ -231,32 +285,34 @@ def _plan(proj: ProjectRecord, project: URIRef, pref: str, doc_key: str, doc: UR
         w.add(project, PG.contributesTo, area)
         w.derived(area, s)
     unattributed = "; ".join(f"{u.printed}: {u.note}" for u in plan.unattributed) or None
+    scope = _PlanScope(plan.key, scheme, s, unattributed)
     for g in plan.goals:
-        _goal(g, areas[g.area], scheme, project, pref, plan.key, s, unattributed, w)
+        _goal(g, areas[g.area], scope, ctx)
 
 
-def _goal(g: GoalRecord, area: URIRef, scheme: URIRef, project: URIRef, pref: str, plan_key: str, s: URIRef,
-          unattributed: str | None, w: Writer) -> None:
-    goal = ids.iri("plan-goal", pref, plan_key, g.no)
+def _goal(g: GoalRecord, area: URIRef, plan: _PlanScope, ctx: _Sheet) -> None:
+    w, s = ctx.w, plan.section
+    goal = ids.iri("plan-goal", ctx.pref, plan.key, g.no)
     w.typed(goal, PG.PlanGoal, SKOS.Concept)
     w.label(goal, g.name, g.name_en, concept=True)
     w.add(goal, SKOS.notation, Literal(str(g.no)))
-    w.add(goal, SKOS.inScheme, scheme)
+    w.add(goal, SKOS.inScheme, plan.scheme)
     w.add(goal, PG.policyArea, area)
     w.add(goal, SKOS.broader, area)
     w.add(goal, PG.isPrincipalGoal, Literal(g.principal))
     w.text(goal, PG.unitText, g.unit)
     w.text(goal, PG.basePeriod, g.base_period)
-    w.add(project, PG.contributesTo, goal)
+    w.add(ctx.project, PG.contributesTo, goal)
     w.derived(goal, s)
-    base = ids.iri("indicator-observation", "plan-goal", pref, plan_key, g.no)
+    indicator = _Indicator(w, goal, ids.iri("indicator-observation", "plan-goal", ctx.pref, plan.key, g.no),
+                           g.unit, s)
     if g.target:
-        _indicator_obs(w, base, goal, g.target.year, "target", g.target.value, STATUS_REPORTED, s, g.unit)
+        indicator.observe(g.target.year, "target", g.target.value, STATUS_REPORTED)
     if g.baseline:
-        _indicator_obs(w, base, goal, g.baseline.year, "baseline", g.baseline.value, STATUS_REPORTED, s, g.unit)
-    elif unattributed:
-        _indicator_obs(w, base, goal, None, "baseline", None, STATUS_AMBIGUOUS, s, g.unit,
-                       f"The sheet prints a value that may belong here but cannot be attributed: {unattributed}")
+        indicator.observe(g.baseline.year, "baseline", g.baseline.value, STATUS_REPORTED)
+    elif plan.unattributed:
+        indicator.observe(None, "baseline", None, STATUS_AMBIGUOUS, "The sheet prints a value that may belong "
+                          f"here but cannot be attributed: {plan.unattributed}")
     else:
-        _indicator_obs(w, base, goal, None, "baseline", None, STATUS_MISSING, s, g.unit,
-                       "No baseline value in the extracted text of the source sheet.")
+        indicator.observe(None, "baseline", None, STATUS_MISSING,
+                          "No baseline value in the extracted text of the source sheet.")

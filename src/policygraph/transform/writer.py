@@ -48,18 +48,17 @@ class Writer:
     def derived(self, s: URIRef, section: URIRef) -> None:
         self.g.add((s, PROV.wasDerivedFrom, section))
 
-    def budget(self, dataset: URIRef, program: URIRef, year: int, stage: str, amount: int | Decimal,
-               section: URIRef, funding: str = "all", component: str = "project-cost",
-               page: str | None = None, unit: str = "thousand-yen") -> URIRef:
+    def budget(self, dataset: URIRef, key: ids.BudgetKey, amount: int | Decimal, section: URIRef,
+               unit: str = "thousand-yen") -> URIRef:
         """One qb:Observation of an amount, in 千円 unless the source prints 円."""
-        obs = ids.budget_observation(program, year, stage, funding, component, page)
+        obs = ids.budget_observation(key)
         self.typed(obs, PG.BudgetObservation, QB.Observation)
         self.add(obs, QB.dataSet, dataset)
-        self.add(obs, PG.program, program)
-        self.add(obs, PG.fiscalYear, ids.fiscal_year(year))
-        self.add(obs, PG.budgetStage, ids.code("budget-stage", stage))
-        self.add(obs, PG.fundingSource, ids.code("funding-source", funding))
-        self.add(obs, PG.costComponent, ids.code("cost-component", component))
+        self.add(obs, PG.program, key.program)
+        self.add(obs, PG.fiscalYear, ids.fiscal_year(key.year))
+        self.add(obs, PG.budgetStage, ids.code("budget-stage", key.stage))
+        self.add(obs, PG.fundingSource, ids.code("funding-source", key.funding))
+        self.add(obs, PG.costComponent, ids.code("cost-component", key.component))
         self.add(obs, PG.amount, decimal(amount))
         self.add(obs, PG.unitOfMeasure, ids.code("unit", unit))
         self.add(obs, PG.currency, Literal("JPY"))
