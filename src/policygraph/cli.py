@@ -1,153 +1,213 @@
-"""The ``policygraph`` command: build, validate, serve, load, import."""
+"""The ``policygraph`` command: build, validate, serve, load, import.
+
+Thin on purpose: each command reads its options (the service's from config.py), calls the package and
+prints the outcome. Exit status: 0 ok, 1 an invalid graph or a failure, 2 bad input or a usage error.
+"""
 
 from __future__ import annotations
 
-import argparse
+import functools
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from policygraph.build.dataset import build_dataset, project_root, write_dumps
+import click
+from pydantic.fields import FieldInfo
+
+from policygraph.build.current import InvalidGraph
+from policygraph.build.dataset import Build, ExtraInputs, build_dataset
+from policygraph.build.dumps import write_dumps
+from policygraph.build.progress import Stages
+from policygraph.config import ROOT_HELP, ConfigError, ServeConfig, cli_details, env_names, option_name, project_dir
 from policygraph.quality.cross_checks import CrossCheckError
 from policygraph.quality.inference import InconsistencyError
+from policygraph.quality.validate import (
+    ENGINES,
+    InputError,
+    UnsupportedShape,
+    build_data,
+    load_shapes,
+    read_data,
+    render_json,
+    render_text,
+    render_turtle,
+    validate_data,
+)
+from policygraph.records.importer import ImportProblem, NewSource, import_figures
 from policygraph.records.limits import InputFileError
 from policygraph.records.loader import RecordError
-from policygraph.build.progress import Stages
-from policygraph.quality.validate import (ENGINES, InputError, UnsupportedShape, build_data, load_shapes, read_data, render_json,
-                       render_text, render_turtle, validate_data)
+from policygraph.store.loading import LoadError
+from policygraph.store.named_queries import QueryFileError
+from policygraph.store.opening import ServeError
 
 RENDER = {"text": render_text, "json": render_json, "turtle": render_turtle}
 
-
-def _root(args: argparse.Namespace) -> Path:
-    return Path(args.root) if args.root else project_root()
-
-
-def _build_or_report(args: argparse.Namespace, stages: Stages | None = None):
-    """Build the dataset; on bad input print why and return an exit code instead."""
-    try:
-        return build_dataset(_root(args), extra_sheets=[Path(p) for p in args.sheet], stages=stages)
-    except RecordError as e:
-        print(f"error: bad input:\n{e}", file=sys.stderr)
-        return 2
-    except (CrossCheckError, InconsistencyError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+# What an error means for the exit status, and how its message starts; the first match wins.
+FAILURES: list[tuple[tuple[type[Exception], ...], int, str]] = [
+    ((ImportProblem,), 2, "bad input (nothing written):\n"),
+    ((RecordError,), 2, "bad input:\n"),
+    ((CrossCheckError, InconsistencyError, InvalidGraph, ServeError, LoadError, QueryFileError), 1, ""),
+    ((ConfigError, InputError, InputFileError, UnsupportedShape), 2, ""),
+]
 
 
-def _build(args: argparse.Namespace) -> int:
+def reported(*more: tuple[tuple[type[Exception], ...], int, str]) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Turn the errors in FAILURES (and ``more``) into ``error: …`` on stderr and their exit status."""
+    def wrap(command: Callable[..., int]) -> Callable[..., int]:
+        @functools.wraps(command)
+        def run(*args: Any, **kwargs: Any) -> int:
+            try:
+                return command(*args, **kwargs)
+            except Exception as e:
+                for kinds, status, prefix in (*FAILURES, *more):
+                    if isinstance(e, kinds):
+                        print(f"error: {prefix}{e}", file=sys.stderr)
+                        return status
+                raise
+        return run
+    return wrap
+
+
+def config_option(flag: str, name: str, info: FieldInfo) -> Callable[[Callable[..., Any]], Any]:
+    """A click option for a setting of config.py: its flag, type, help text and default come from there.
+    The option's default is None (not given), so the environment and then the setting's default apply."""
+    extra = cli_details(info)
+    shown = extra.get("shown") or (f"{info.default:g}" if isinstance(info.default, float) else info.default)
+    many = getattr(info.annotation, "__origin__", None) is tuple
+    kind = info.annotation if info.annotation in (int, float) else str
+    return click.option(flag, name, type=kind, multiple=many, default=None, metavar=extra.get("metavar"),
+                        help=f"{info.description} (default: {shown})")
+
+
+root_option = click.option("--root", help=ROOT_HELP)
+
+
+def sources_options(command: Callable[..., Any]) -> Any:
+    """--root, --sheet and --engine: what build and validate read, and which SHACL engine checks it."""
+    for decorate in (
+        root_option,
+        click.option("--sheet", multiple=True, metavar="YAML",
+                     help="add a prefectural sheet file from outside data/ (repeatable)"),
+        click.option("--engine", type=click.Choice(ENGINES), default="oxigraph",
+                     help="SHACL engine: oxigraph (default; one SPARQL query per constraint, fast on big graphs) "
+                          "or pyshacl"),
+    ):
+        command = decorate(command)
+    return command
+
+
+def graph_options(verb: str) -> Callable[[Callable[..., Any]], Any]:
+    def decorate(command: Callable[..., Any]) -> Any:
+        command = click.option("--only-graphs", is_flag=True,
+                               help=f"{verb} only the --graph files, not the built dataset")(command)
+        return click.option("--graph", multiple=True, metavar="FILE",
+                            help=f"{verb} this RDF file too (any syntax; repeatable); triples go to "
+                                 "graph/extra/<name>")(command)
+    return decorate
+
+
+@click.group(help="Knowledge graph of Japanese SME policy.")
+def cli() -> None:
+    pass
+
+
+def _build_sources(root: str | None, sheet: tuple[str, ...], stages: Stages | None = None) -> tuple[Path, Build]:
+    project = project_dir(root)
+    return project, build_dataset(project, ExtraInputs(sheets=tuple(Path(p) for p in sheet)), stages=stages)
+
+
+@cli.command(help="build the dataset from data/ and ontology/, validate it, write the dumps")
+@click.option("--out", help="output directory (default: dist/ in the project)")
+@click.option("--no-validate", is_flag=True, help="write the dumps even if SHACL validation fails")
+@click.option("--quiet", is_flag=True, help="do not print each step's time on stderr")
+@sources_options
+@reported()
+def build(out: str | None, no_validate: bool, quiet: bool,  # noqa: PLR0913, PLR0917 - one per option
+          root: str | None, sheet: tuple[str, ...], engine: str) -> int:
     start = time.perf_counter()
-    stages = Stages(enabled=not args.quiet)  # each step and its time, on stderr
-    build = _build_or_report(args, stages)
-    if isinstance(build, int):
-        return build
-    if not args.no_validate:
-        try:
-            report = validate_data(build_data(build, args.engine), load_shapes(_root(args)))
-        except UnsupportedShape as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        stages.done(f"SHACL validation ({args.engine}): {len(report.results)} result(s)")
+    stages = Stages(enabled=not quiet)  # each step and its time, on stderr
+    project, built = _build_sources(root, sheet, stages)
+    if not no_validate:
+        report = validate_data(build_data(built, engine), load_shapes(project))
+        stages.done(f"SHACL validation ({engine}): {len(report.results)} result(s)")
         if not report.conforms:
             print(render_text(report), file=sys.stderr)
             print("error: the graph fails validation; no dumps written (use --no-validate to write them anyway)",
                   file=sys.stderr)
             return 1
-    out = Path(args.out) if args.out else _root(args) / "dist"
-    sizes = write_dumps(build, out, validated=not args.no_validate)
+    folder = Path(out) if out else project / "dist"
+    sizes = write_dumps(built, folder, validated=not no_validate)
     stages.done(f"dumps: {len(sizes)} files")
-    print(f"built {sum(build.counts.values()):,} triples in {len(build.counts)} graphs "
-          f"({'not validated' if args.no_validate else 'valid'}; {time.perf_counter() - start:.1f} s)")
-    for graph, n in sorted(build.counts.items()):
+    print(f"built {sum(built.counts.values()):,} triples in {len(built.counts)} graphs "
+          f"({'not validated' if no_validate else 'valid'}; {time.perf_counter() - start:.1f} s)")
+    for graph, n in sorted(built.counts.items()):
         print(f"  {n:>7,}  {graph}")
     for name, size in sizes.items():
-        print(f"  wrote {out / name} ({size:,} bytes)")
+        print(f"  wrote {folder / name} ({size:,} bytes)")
     return 0
 
 
-def _validate(args: argparse.Namespace) -> int:
-    root = _root(args)
-    if args.files:
-        try:
-            data = read_data([Path(f) for f in args.files] + sorted((root / "ontology").glob("*.ttl")), args.engine)
-        except InputError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+@cli.command(help="validate RDF files (or, with none, the freshly built dataset) with SHACL",
+             epilog="FILES: RDF files (.trig .nq .nt .ttl .jsonld .rdf), validated with the ontology. "
+                    "Exit status: 0 valid, 1 violations, 2 unreadable input or usage error.")
+@click.argument("files", nargs=-1)
+@click.option("--format", "form", type=click.Choice(sorted(RENDER)), default="text",
+              help="report format (default: text)")
+@sources_options
+@reported()
+def validate(files: tuple[str, ...], form: str, root: str | None, sheet: tuple[str, ...], engine: str) -> int:
+    if files:
+        project = project_dir(root)
+        data = read_data([Path(f) for f in files] + sorted((project / "ontology").glob("*.ttl")), engine)
     else:
-        build = _build_or_report(args)
-        if isinstance(build, int):
-            return build
-        data = build_data(build, args.engine)
+        project, built = _build_sources(root, sheet)
+        data = build_data(built, engine)
     start = time.perf_counter()
-    try:
-        report = validate_data(data, load_shapes(root))
-    except UnsupportedShape as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(RENDER[args.format](report))
-    if args.format == "text":
+    report = validate_data(data, load_shapes(project))
+    print(RENDER[form](report))
+    if form == "text":
         print(f"({len(data):,} triples validated in {time.perf_counter() - start:.1f} s)", file=sys.stderr)
     return 0 if report.conforms else 1
 
 
-def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
+def _serve_options(command: Callable[..., Any]) -> Any:
+    """Every setting of ServeConfig that has a flag, in the order config.py declares them."""
+    for name, info in reversed(ServeConfig.model_fields.items()):
+        if flag := option_name(name, info):
+            command = config_option(flag, name, info)(command)
+    return command
 
-    from policygraph.web.app import Settings, create_app
-    from policygraph.web.http_limits import deadline_protocol
-    from policygraph.web.logs import configure as configure_logs
-    from policygraph.store.engines import WorkerLimits
-    from policygraph.store.named_queries import QueryFileError, load_queries
-    from policygraph.build.current import InvalidGraph
-    from policygraph.store.opening import ServeError, env, fail, make_engine
 
-    root = _root(args)
+@cli.command(help="serve the graph: SPARQL endpoint, named queries, Linked Data pages",
+             epilog=f"Options override the environment variables {', '.join(env_names())}.")
+@_serve_options
+@graph_options("serve")
+@root_option
+@reported(((ValueError,), 2, ""))  # a setting the web layer or the worker pool refuses
+def serve(graph: tuple[str, ...], only_graphs: bool, root: str | None, **given: Any) -> int:
+    import uvicorn  # noqa: PLC0415 - the server and the pool only when serving
 
-    def setting(given, name: str, default, cast=str):  # an option given as 0 is 0, not the default
-        return given if given is not None else env(name, default, cast)
+    from policygraph.store.named_queries import load_queries  # noqa: PLC0415
+    from policygraph.store.opening import PoolOptions, StoreSpec, make_engine  # noqa: PLC0415
+    from policygraph.web.app import create_app  # noqa: PLC0415
+    from policygraph.web.http_limits import deadline_protocol  # noqa: PLC0415
+    from policygraph.web.logs import configure as configure_logs  # noqa: PLC0415
 
-    try:
-        store = args.store or env("STORE")
-        workers = setting(args.workers, "WORKERS", 2, int)
-        spares = setting(args.spare_workers, "SPARE_WORKERS", 0, int)
-        settings = Settings(
-            query_timeout=setting(args.query_timeout, "QUERY_TIMEOUT", 10.0, float),
-            min_query_timeout=setting(args.min_query_timeout, "MIN_QUERY_TIMEOUT", 1.0, float),
-            queue_timeout=setting(args.queue_timeout, "QUEUE_TIMEOUT", 10.0, float),
-            max_rows=setting(args.max_rows, "MAX_ROWS", 10_000, int),
-            header_timeout=env("HEADER_TIMEOUT", 10.0, float), body_timeout=env("BODY_TIMEOUT", 30.0, float),
-            service_allow=tuple(args.allow_service or [p for p in (env("SERVICE_ALLOW", "") or "").split(",") if p]),
-        )
-        host = setting(args.host, "HOST", "127.0.0.1")
-        port = setting(args.port, "PORT", 8000, int)
-        memory = setting(args.memory_limit, "MEMORY_LIMIT", 1024, int)
-        share = setting(args.client_share, "CLIENT_SHARE", None, int)
-        if workers < 1 or spares < 0 or memory < 64 or (share is not None and share < 0):
-            raise ValueError("--workers must be at least 1, --spare-workers at least 0, --memory-limit at least "
-                             "64 (MiB) and --client-share at least 0")
-        queries = load_queries(root / "queries")  # a broken query file stops the start, naming the file
-        configure_logs(env("LOG_LEVEL", "info"))
-        engine, settings.build_id, settings.store_description = make_engine(
-            store, root, root / "dist", workers, extra=tuple(Path(g) for g in args.graph), only_extra=args.only_graphs,
-            spares=spares, limits=WorkerLimits(memory << 20, network=bool(settings.service_allow)),
-            client_share=share if share != 0 else workers)
-    except QueryFileError as e:
-        return fail(str(e))
-    except (ServeError, InvalidGraph) as e:
-        return fail(str(e))
-    except RecordError as e:
-        print(f"error: bad input:\n{e}", file=sys.stderr)
-        return 2
-    except (CrossCheckError, InconsistencyError) as e:
-        return fail(str(e))
-    except ValueError as e:  # a setting out of range, named by Settings or above; a --graph file over a limit
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"serving {settings.store_description} at http://{host}:{port}/sparql "
+    config = ServeConfig.load(**given)
+    project, settings = project_dir(root), config.web_settings()
+    queries = load_queries(project / "queries")  # a broken query file stops the start, naming the file
+    configure_logs(config.log_level)
+    engine, settings.build_id, settings.store_description = make_engine(
+        StoreSpec(config.store, tuple(Path(g) for g in graph), only_graphs), project, project / "dist",
+        PoolOptions(config.workers, config.spare_workers, config.worker_limits(), config.client_share_limit()))
+    print(f"serving {settings.store_description} at http://{config.host}:{config.port}/sparql "
           f"(timeout {settings.query_timeout:g} s, at most {settings.max_rows:,} rows)")
     try:
-        dist = None if (store or "").startswith(("http://", "https://")) or args.only_graphs else root / "dist"
-        uvicorn.run(create_app(engine, settings, queries, dist), host=host, port=port, log_level=env("LOG_LEVEL", "info"),
+        dist = None if config.remote or only_graphs else project / "dist"
+        uvicorn.run(create_app(engine, settings, queries, dist), host=config.host, port=config.port,
+                    log_level=config.log_level.lower(),
                     access_log=False,  # logs.RequestLog writes one structured line per request
                     http=deadline_protocol(settings.header_timeout, settings.body_timeout))
     finally:
@@ -155,132 +215,63 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(args: argparse.Namespace) -> int:
-    from policygraph.build.current import InvalidGraph, current_build
-    from policygraph.store.loading import LoadError, load_remote
-    from policygraph.store.opening import ServeError, fail
+@cli.command(help="push the built dataset, graph by graph, to a SPARQL Graph Store endpoint")
+@click.option("--to", required=True, metavar="URL",
+              help="Graph Store Protocol endpoint, e.g. http://127.0.0.1:7878/store")
+@graph_options("push")
+@root_option
+@reported()
+def load(to: str, graph: tuple[str, ...], only_graphs: bool, root: str | None) -> int:
+    from policygraph.build.current import current_build  # noqa: PLC0415
+    from policygraph.store.loading import load_remote  # noqa: PLC0415
 
-    root = _root(args)
-    files = [Path(g) for g in args.graph]
-    try:
-        for f in files:
-            if not f.is_file():
-                raise ServeError(f"--graph {f}: no such file")
-        if not args.only_graphs:
-            current_build(root, root / "dist")
-            files.insert(0, root / "dist" / "policygraph.nq")
-        report = load_remote(files, args.to)
-    except (ServeError, InvalidGraph, LoadError) as e:
-        return fail(str(e))
-    except InputFileError as e:  # a file over a limit (input_limits.py): unreadable input
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except RecordError as e:
-        print(f"error: bad input:\n{e}", file=sys.stderr)
-        return 2
-    print(f"loaded {report.triples:,} triples in {report.graphs} graphs into {args.to}")
+    project = project_dir(root)
+    files = [Path(g) for g in graph]
+    for f in files:
+        if not f.is_file():
+            raise ServeError(f"--graph {f}: no such file")
+    if not only_graphs:
+        current_build(project, project / "dist")
+        files.insert(0, project / "dist" / "policygraph.nq")
+    report = load_remote(files, to)
+    print(f"loaded {report.triples:,} triples in {report.graphs} graphs into {to}")
     return 0
 
 
-def _import(args: argparse.Namespace) -> int:
-    from policygraph.records.importer import ImportProblem, import_figures
-
-    try:
-        out, figures, programs = import_figures(Path(args.file), _root(args), args.key, args.title, args.title_en,
-                                                out=Path(args.out) if args.out else None, force=args.force)
-    except ImportProblem as e:
-        print(f"error: bad input (nothing written):\n{e}", file=sys.stderr)
-        return 2
-    print(f"wrote {out}: {figures} figures, {programs} programs")
+@cli.command("import", help="turn a spreadsheet of budget figures (.csv or .xlsx) into data/figures/*.yaml",
+             epilog="FILE: the spreadsheet, FILE.csv or FILE.xlsx. One row per amount as printed. Columns "
+                    "(header row 1, any order): prefecture, program, program_en, program_key, fiscal_year, stage, "
+                    "component (optional), amount, unit, label, "
+                    "source_url, source_title, accessed, note (optional); see data/templates/figures.csv. CSV "
+                    "must be UTF-8 (a BOM is fine). For .xlsx only the first sheet is read, and a workbook whose "
+                    "other sheets hold data is refused. At most 5 MB and 20,000 rows. Exit status: 0 written, 2 "
+                    "bad input (every problem listed as FILE:ROW:COLUMN: message; nothing written).")
+@click.argument("file", metavar="FILE")
+@click.option("--key", required=True, help="the source's key: lowercase ASCII, digits and - (e.g. tottori-pages)")
+@click.option("--title", required=True, help="the source's title in Japanese")
+@click.option("--title-en", required=True, help="the source's title in English")
+@click.option("--out", help="file to write (default: data/figures/<JIS code>-<KEY>.yaml in the project)")
+@click.option("--force", is_flag=True, help="replace the output file if it exists")
+@root_option
+@reported()
+def import_(file: str, out: str | None, force: bool, root: str | None, **names: str) -> int:
+    written, figures, programs = import_figures(Path(file), project_dir(root), NewSource(**names),
+                                                out=Path(out) if out else None, force=force)
+    print(f"wrote {written}: {figures} figures, {programs} programs")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="policygraph", description="Knowledge graph of Japanese SME policy.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def common(p):
-        p.add_argument("--root", help="project directory holding data/, ontology/, shapes/ (default: this checkout)")
-        p.add_argument("--sheet", action="append", default=[], metavar="YAML",
-                       help="add a prefectural sheet file from outside data/ (repeatable)")
-        p.add_argument("--engine", choices=ENGINES, default="oxigraph",
-                       help="SHACL engine: oxigraph (default; one SPARQL query per constraint, fast on big graphs) "
-                            "or pyshacl")
-
-    b = sub.add_parser("build", help="build the dataset from data/ and ontology/, validate it, write the dumps")
-    b.add_argument("--out", help="output directory (default: dist/ in the project)")
-    b.add_argument("--no-validate", action="store_true", help="write the dumps even if SHACL validation fails")
-    b.add_argument("--quiet", action="store_true", help="do not print each step's time on stderr")
-    common(b)
-    b.set_defaults(func=_build)
-
-    v = sub.add_parser("validate", help="validate RDF files (or, with none, the freshly built dataset) with SHACL",
-                       description="Exit status: 0 valid, 1 violations, 2 unreadable input or usage error.")
-    v.add_argument("files", nargs="*", help="RDF files (.trig .nq .nt .ttl .jsonld .rdf); validated with the ontology")
-    v.add_argument("--format", choices=sorted(RENDER), default="text", help="report format (default: text)")
-    common(v)
-    v.set_defaults(func=_validate)
-
-    s = sub.add_parser("serve", help="serve the graph: SPARQL endpoint (and, later, the API and Linked Data pages)",
-                       description="Options override the environment variables POLICYGRAPH_STORE, _HOST, _PORT, "
-                                   "_WORKERS, _SPARE_WORKERS, _QUERY_TIMEOUT, _MIN_QUERY_TIMEOUT, _QUEUE_TIMEOUT, _MAX_ROWS, _MEMORY_LIMIT, _CLIENT_SHARE, "
-                                   "_SERVICE_ALLOW (comma-separated), _HEADER_TIMEOUT, _BODY_TIMEOUT, _LOG_LEVEL.")
-    s.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    s.add_argument("--port", type=int, help="port (default 8000)")
-    s.add_argument("--store", help="where queries run: omitted = embedded Oxigraph in memory; a directory = an "
-                                   "on-disk Oxigraph store; http(s)://… = a remote SPARQL 1.1 query endpoint")
-    s.add_argument("--workers", type=int, help="query worker processes for the embedded store (default 2)")
-    s.add_argument("--spare-workers", type=int,
-                   help="loaded, idle workers that take a killed worker's place at once (default 0; each holds the store)")
-    s.add_argument("--query-timeout", type=float, help="seconds a query may run (default 10)")
-    s.add_argument("--min-query-timeout", type=float,
-                   help="a request's ?timeout below this is raised to it (default 1 s): tiny limits cannot drain the pool")
-    s.add_argument("--memory-limit", type=int, metavar="MIB",
-                   help="memory one query may add to its worker before it is stopped (default 1024 MiB)")
-    s.add_argument("--client-share", type=int, metavar="N",
-                   help="query workers one client address may hold at once, counting reloads after its stopped "
-                        "queries (default: all but one; 0 = no limit)")
-    s.add_argument("--queue-timeout", type=float,
-                   help="seconds a request may wait for a free query worker before a 503 (default 10)")
-    s.add_argument("--max-rows", type=int, help="rows or triples in one answer (default 10000)")
-    s.add_argument("--allow-service", action="append", metavar="PREFIX",
-                   help="endpoint IRI prefix that SERVICE may call (repeatable; default: none)")
-    s.add_argument("--graph", action="append", default=[], metavar="FILE",
-                   help="serve this RDF file too (any syntax; repeatable); triples go to graph/extra/<name>")
-    s.add_argument("--only-graphs", action="store_true", help="serve only the --graph files, not the built dataset")
-    s.add_argument("--root", help="project directory (default: this checkout)")
-    s.set_defaults(func=_serve)
-
-    ld = sub.add_parser("load", help="push the built dataset, graph by graph, to a SPARQL Graph Store endpoint")
-    ld.add_argument("--to", required=True, metavar="URL", help="Graph Store Protocol endpoint, e.g. http://127.0.0.1:7878/store")
-    ld.add_argument("--graph", action="append", default=[], metavar="FILE",
-                    help="push this RDF file too (any syntax; repeatable); triples go to graph/extra/<name>")
-    ld.add_argument("--only-graphs", action="store_true", help="push only the --graph files, not the built dataset")
-    ld.add_argument("--root", help="project directory (default: this checkout)")
-    ld.set_defaults(func=_load)
-
-    im = sub.add_parser("import", help="turn a spreadsheet of budget figures (.csv or .xlsx) into data/figures/*.yaml",
-                        description="One row per amount as printed. Columns (header row 1, any order): prefecture, "
-                                    "program, program_en, program_key, fiscal_year, stage, component (optional), "
-                                    "amount, unit, label, source_url, source_title, accessed, note (optional); see "
-                                    "data/templates/figures.csv. CSV must be UTF-8 (a BOM is fine). For .xlsx only "
-                                    "the first sheet is read, and a workbook whose other sheets hold data is "
-                                    "refused. At most 5 MB and 20,000 rows. Exit status: 0 written, 2 bad input "
-                                    "(every problem listed as FILE:ROW:COLUMN: message; nothing written).")
-    im.add_argument("file", metavar="FILE", help="the spreadsheet: FILE.csv or FILE.xlsx")
-    im.add_argument("--key", required=True, help="the source's key: lowercase ASCII, digits and - (e.g. tottori-pages)")
-    im.add_argument("--title", required=True, help="the source's title in Japanese")
-    im.add_argument("--title-en", required=True, help="the source's title in English")
-    im.add_argument("--out", help="file to write (default: data/figures/<JIS code>-<KEY>.yaml in the project)")
-    im.add_argument("--force", action="store_true", help="replace the output file if it exists")
-    im.add_argument("--root", help="project directory (default: this checkout)")
-    im.set_defaults(func=_import)
-
+    """Run one command; return its exit status (usage errors print click's message and return 2)."""
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # argparse exits 2 on a usage error, as documented
-        return int(e.code or 0)
-    return args.func(args)
+        status = cli.main(args=argv, prog_name="policygraph", standalone_mode=False)
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except click.Abort:
+        print("Aborted!", file=sys.stderr)
+        return 1
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -63,9 +64,18 @@ class ImportProblem(ValueError):
     """The spreadsheet cannot be imported: the message lists every problem, one a line."""
 
 
-def import_figures(path: Path, root: Path, key: str, title: str, title_en: str,
-                   out: Path | None = None, force: bool = False) -> tuple[Path, int, int]:
+@dataclass(frozen=True)
+class NewSource:
+    """What the researcher names the figures' source: its key (part of the file name) and titles."""
+    key: str
+    title: str
+    title_en: str
+
+
+def import_figures(path: Path, root: Path, names: NewSource, out: Path | None = None,
+                   force: bool = False) -> tuple[Path, int, int]:
     """Check the sheet and write its figures file; return (path written, figures, programs)."""
+    key, title, title_en = names.key, names.title, names.title_en
     # The options first: they are cheap to check, and a bad --key would make a bad file name.
     bad = [f"--key: {_HINTS['program_key']} (got {key!r})"] if not _SLUG.fullmatch(key) else []
     bad += [f"{o}: empty" for o, v in (("--title", title), ("--title-en", title_en)) if not v.strip()]
