@@ -22,6 +22,7 @@ from policygraph.records.models import (
     BudgetPagesFile,
     ContinuityFile,
     CounterpartsFile,
+    DatasetFile,
     FiguresFile,
     FiscalYearsFile,
     NationalPlanFile,
@@ -114,6 +115,7 @@ class DataSet:
     prefectures: PrefecturesFile
     fiscal_years: FiscalYearsFile
     organizations: OrganizationsFile
+    description: DatasetFile
     national_plans: list[tuple[Path, NationalPlanFile]] = field(default_factory=list)
     sheets: list[tuple[Path, PrefecturalSheetFile]] = field(default_factory=list)
     alignments: list[tuple[Path, AlignmentsFile]] = field(default_factory=list)
@@ -130,7 +132,7 @@ class DataSet:
     def files(self) -> list[Path]:
         ref = self.root / "reference"
         return [ref / "prefectures.yaml", ref / "fiscal-years.yaml", ref / "organizations.yaml",
-                ref / "budget-classification.yaml"] + [
+                ref / "budget-classification.yaml", ref / "dataset.yaml"] + [
             p for p, _ in (*self.national_plans, *self.sheets, *self.budget_pages, *self.figures, *self.alignments,
                 *self.continuity, *self.counterparts)
         ]
@@ -152,6 +154,7 @@ def load_data(root: Path, extra_sheets: list[Path] = (), extra_alignments: list[
         prefectures=load_model(ref / "prefectures.yaml", PrefecturesFile),
         fiscal_years=load_model(ref / "fiscal-years.yaml", FiscalYearsFile),
         organizations=load_model(ref / "organizations.yaml", OrganizationsFile),
+        description=load_model(ref / "dataset.yaml", DatasetFile),
         classification=load_model(ref / "budget-classification.yaml", BudgetClassificationFile),
     )
     ds.national_plans = [(p, load_model(p, NationalPlanFile)) for p in _yaml_files(root / "national")]

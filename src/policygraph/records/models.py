@@ -79,6 +79,18 @@ class PrefecturesFile(Record):
         return self
 
 
+class Texts(Record):
+    ja: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class DatasetFile(Record):
+    """data/reference/dataset.yaml: the dataset's title and licence, as every build states them."""
+    title: Texts
+    licence: str = Field(pattern=r"^https?://\S+$")
+    rights: Texts
+
+
 class FiscalYearsFile(Record):
     first: int
     last: int
