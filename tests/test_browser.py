@@ -14,7 +14,7 @@ from conftest import CHROMEDRIVER, CHROMIUM, ROOT, Server, chromium
 
 from policygraph.web.app import Settings, create_app
 from policygraph.store.named_queries import load_queries
-from policygraph.store.engines import EmbeddedEngine, StoreSource
+from policygraph.store.embedded import EmbeddedEngine, StoreSource
 
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM and CHROMEDRIVER),

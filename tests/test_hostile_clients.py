@@ -27,7 +27,8 @@ from test_request_check import Listener
 from policygraph.web.app import Settings, create_app
 from policygraph.web.logs import JsonFormatter
 from policygraph.store import sandbox
-from policygraph.store.engines import EmbeddedEngine, Job, StoreSource, WorkerLimits
+from policygraph.store.embedded import EmbeddedEngine, StoreSource, WorkerLimits
+from policygraph.store.engines import Job
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 MEMORY_HOG = "SELECT ?a WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } ORDER BY ?a ?d ?g"

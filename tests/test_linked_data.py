@@ -11,7 +11,7 @@ from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS, VOID
 
 from policygraph.web.app import Settings, create_app
 from policygraph.store.named_queries import load_queries
-from policygraph.store.engines import EmbeddedEngine, StoreSource
+from policygraph.store.embedded import EmbeddedEngine, StoreSource
 
 from conftest import ROOT
 

@@ -16,14 +16,16 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 import pytest
-from conftest import Server, free_port
+from conftest import FIXTURES, ROOT, Server, free_port
 from rdflib import Graph
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
 from policygraph.web.app import Settings, create_app
 from policygraph.store.loading import load_remote
-from policygraph.store.engines import EmbeddedEngine, RemoteEngine, StoreSource
+from policygraph.store.named_queries import load_queries
+from policygraph.store.embedded import EmbeddedEngine, StoreSource
+from policygraph.store.remote import RemoteEngine
 
 LABELS = ("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
           "SELECT ?l WHERE { <https://w3id.org/policygraph/id/prefecture/20> rdfs:label ?l } ORDER BY ?l")
@@ -476,6 +478,21 @@ def test_remote_store_gives_the_same_answers(oxigraph_server, endpoint):
         assert [b["l"]["value"] for b in client.query().convert()["results"]["bindings"]] == NAGANO_LABELS
         bad = httpx.get(remote.url + "/sparql", params={"query": "SELECT * WHERE { ?s ?p "})
         assert bad.status_code == 400
+
+
+def test_named_query_values_are_bound_literally_on_both_engines(oxigraph_server, engine):
+    """A parameter value written in SPARQL is one literal on the embedded store and on a remote one."""
+    queries = {**load_queries(FIXTURES / "queries"), "search": load_queries(ROOT / "queries")["search"]}
+    hostile = '"} } ; DROP ALL # ?_text <https://evil.example/> \\" \' }'
+    with Server(create_app(engine, Settings(query_timeout=5), queries)) as local, \
+            Server(create_app(RemoteEngine(oxigraph_server + "/query"), Settings(query_timeout=5), queries)) as remote:
+        for base in (local.url, remote.url):
+            echo = httpx.get(base + "/queries/echo", params={"text": hostile, "n": "-7"})
+            assert echo.status_code == 200, echo.text
+            assert echo.json()["rows"] == [{"text": hostile, "thing": None, "n": -7, "rows": 1}]
+        found = [httpx.get(base + "/queries/search", params={"text": "長野"}).json()["rows"]
+                 for base in (local.url, remote.url)]
+        assert found[0] == found[1] and found[0]
 
 
 # ------------------------------------------------------------------ the commands, as a user runs them

@@ -25,7 +25,7 @@ from policygraph.web.app import Settings, create_app
 from policygraph.web.http_limits import deadline_protocol
 from policygraph.web.html import safe_href
 from policygraph.store.named_queries import load_queries
-from policygraph.store.engines import EmbeddedEngine, StoreSource
+from policygraph.store.embedded import EmbeddedEngine, StoreSource
 
 HOSTILE_TTL = """
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .

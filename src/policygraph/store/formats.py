@@ -14,6 +14,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
 
+from policygraph.store.engines import Job, Result
+
+Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
@@ -32,14 +35,16 @@ SOLUTION_FORMATS = [
 ]
 GRAPH_FORMATS = [
     # Turtle is a subset of N3, so N3 requests get Turtle
-    Format("turtle", "text/turtle", ("application/x-turtle", "application/turtle", "text/n3", "text/rdf+n3", "application/n3")),
+    Format("turtle", "text/turtle",
+           ("application/x-turtle", "application/turtle", "text/n3", "text/rdf+n3", "application/n3")),
     Format("ntriples", "application/n-triples", ("text/plain",)),
     Format("jsonld", "application/ld+json", ("application/json",)),
     Format("rdfxml", "application/rdf+xml", ("application/xml", "text/xml")),
 ]
 FORMAT_PARAM = {  # ?format= values
     "json": "json", "srj": "json", "xml": "xml", "srx": "xml", "csv": "csv", "tsv": "tsv",
-    "turtle": "turtle", "ttl": "turtle", "n3": "turtle", "nt": "ntriples", "ntriples": "ntriples", "n-triples": "ntriples",
+    "turtle": "turtle", "ttl": "turtle", "n3": "turtle",
+    "nt": "ntriples", "ntriples": "ntriples", "n-triples": "ntriples",
     "jsonld": "jsonld", "json-ld": "jsonld", "rdf": "rdfxml", "rdfxml": "rdfxml", "rdf+xml": "rdfxml",
 }
 RDF_FORMATS = {"turtle": ox.RdfFormat.TURTLE, "ntriples": ox.RdfFormat.N_TRIPLES,
@@ -104,13 +109,13 @@ def negotiate(offered: list[Format], accept: str | None, format_params: tuple[st
 # ------------------------------------------------------------------ serialisers
 
 
-def _json_term(t) -> dict:
+def _json_term(t: Term) -> dict[str, object]:
     if isinstance(t, ox.NamedNode):
         return {"type": "uri", "value": t.value}
     if isinstance(t, ox.BlankNode):
         return {"type": "bnode", "value": t.value}
     if isinstance(t, ox.Literal):
-        out = {"type": "literal", "value": t.value}
+        out: dict[str, object] = {"type": "literal", "value": t.value}
         if t.language:
             out["xml:lang"] = t.language
         elif t.datatype.value != XSD_STRING:
@@ -120,7 +125,7 @@ def _json_term(t) -> dict:
                                         "object": _json_term(t.object)}}
 
 
-def _xml_term(t) -> str:
+def _xml_term(t: Term) -> str:
     if isinstance(t, ox.NamedNode):
         return f"<uri>{escape(t.value)}</uri>"
     if isinstance(t, ox.BlankNode):
@@ -134,7 +139,7 @@ def _xml_term(t) -> str:
     return f"<literal>{escape(str(t))}</literal>"
 
 
-def _csv_term(t) -> str:
+def _csv_term(t: Term | None) -> str:
     if t is None:
         return ""
     if isinstance(t, ox.BlankNode):
@@ -144,10 +149,10 @@ def _csv_term(t) -> str:
     return str(t)
 
 
-def serialize_solutions(variables: list[str], rows: list[list], fmt: str, truncated: bool) -> bytes:
+def serialize_solutions(variables: list[str], rows: list[list[Term | None]], fmt: str, truncated: bool) -> bytes:
     if fmt == "json":
-        doc = {"head": {"vars": variables},
-               "results": {"bindings": [{v: _json_term(t) for v, t in zip(variables, row) if t is not None}
+        doc: dict[str, object] = {"head": {"vars": variables},
+               "results": {"bindings": [{v: _json_term(t) for v, t in zip(variables, row, strict=True) if t is not None}
                                         for row in rows]}}
         if truncated:
             doc["truncated"] = True  # extra member: clients that do not know it ignore it
@@ -159,7 +164,7 @@ def serialize_solutions(variables: list[str], rows: list[list], fmt: str, trunca
         for row in rows:
             out.append("<result>")
             out += [f"<binding name={quoteattr(v)}>{_xml_term(t)}</binding>"
-                    for v, t in zip(variables, row) if t is not None]
+                    for v, t in zip(variables, row, strict=True) if t is not None]
             out.append("</result>")
         out.append("</results></sparql>\n")
         return "".join(out).encode()
@@ -188,5 +193,26 @@ def serialize_boolean(value: bool, fmt: str) -> bytes:
     return f"?_askResult\n{'true' if value else 'false'}\n".encode()
 
 
-def serialize_triples(triples: list, fmt: str) -> bytes:
+def serialize_triples(triples: list[ox.Triple], fmt: str) -> bytes:
     return ox.serialize(triples, format=RDF_FORMATS[fmt]) or b""
+
+
+def render(res: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | ox.QuadParser, job: Job) -> Result:
+    """Serialise a query answer (from a store, or parsed from a remote one) in the job's format,
+    stopping at job.max_rows."""
+    if isinstance(res, ox.QueryBoolean):
+        return Result(serialize_boolean(bool(res), job.fmt))
+    if isinstance(res, ox.QuerySolutions):
+        variables = [v.value for v in res.variables]
+        rows: list[list[Term | None]] = []
+        for solution in res:
+            if len(rows) == job.max_rows:
+                return Result(serialize_solutions(variables, rows, job.fmt, True), True, len(rows))
+            rows.append([solution[v] for v in variables])
+        return Result(serialize_solutions(variables, rows, job.fmt, False), False, len(rows))
+    triples: list[ox.Triple] = []
+    for t in res:
+        if len(triples) == job.max_rows:
+            return Result(serialize_triples(triples, job.fmt), True, len(triples))
+        triples.append(t.triple if isinstance(t, ox.Quad) else t)  # parsed answers come as quads
+    return Result(serialize_triples(triples, job.fmt), False, len(triples))

@@ -16,7 +16,6 @@ import pyoxigraph as ox
 
 from policygraph.build.progress import Progress
 from policygraph.records.limits import check_rdf_file
-from policygraph.store.engines import rdf_file_format
 
 
 class LoadError(RuntimeError):
@@ -29,49 +28,47 @@ class LoadReport:
     triples: int
 
 
-class _CountingReader:
-    """A binary file that counts the bytes read from it, so the parser's progress can be shown."""
-
-    def __init__(self, path: Path):
-        self.fh = open(path, "rb")  # noqa: SIM115 - closed by read_graphs
-        self.read_bytes = 0
-
-    def read(self, n: int = -1) -> bytes:
-        chunk = self.fh.read(n)
-        self.read_bytes += len(chunk)
-        return chunk
+EXTRA_GRAPH = "https://w3id.org/policygraph/graph/extra/"
+GraphName = ox.NamedNode | ox.BlankNode | ox.DefaultGraph
 
 
-def read_graphs(files: list[Path]) -> dict:
+def rdf_file_format(f: Path) -> tuple[ox.RdfFormat, ox.NamedNode | None]:
+    """A file's RDF syntax (by extension) and, for a triples-only syntax, the graph its triples go
+    to (graph/extra/<file stem>); None for a dataset syntax, whose quads keep their graphs."""
+    fmt = ox.RdfFormat.from_extension(f.suffix.lstrip("."))
+    if fmt is None:
+        raise ValueError(f"{f}: unknown RDF syntax for extension {f.suffix!r}")
+    return fmt, None if fmt.supports_datasets else ox.NamedNode(EXTRA_GRAPH + f.stem)
+
+
+def _checked_format(f: Path) -> tuple[ox.RdfFormat, ox.NamedNode | None]:
+    try:
+        return rdf_file_format(f)
+    except ValueError as e:
+        raise LoadError(str(e)) from None
+
+
+def read_graphs(files: list[Path]) -> dict[GraphName, list[ox.Triple]]:
     """Triples by graph from RDF files of any syntax (a triples-only file goes to graph/extra/<stem>),
     with a progress bar over the bytes read."""
-    graphs: dict = {}
     for f in files:  # every file within the nesting and entity limits (else InputFileError) before any is read
-        try:
-            fmt, _ = rdf_file_format(f)
-        except ValueError as e:
-            raise LoadError(str(e)) from None
-        check_rdf_file(f, fmt)
+        check_rdf_file(f, _checked_format(f)[0])
+    graphs: dict[GraphName, list[ox.Triple]] = {}
     total = sum(f.stat().st_size for f in files)
     bar = Progress("reading", total=total, unit="triples", enabled=total > 20_000_000)
     done, triples = 0, 0
     for f in files:
-        try:
-            fmt, target = rdf_file_format(f)
-        except ValueError as e:
-            raise LoadError(str(e)) from None
-        reader = _CountingReader(f)
-        try:
-            for q in ox.parse(reader, format=fmt):
-                graphs.setdefault(target or q.graph_name, []).append(ox.Triple(q.subject, q.predicate, q.object))
-                triples += 1
-                if triples % 50_000 == 0:
-                    bar.update(done + reader.read_bytes, triples)
-        except SyntaxError as e:
-            raise LoadError(f"{f}: not valid {fmt.name}: {e}") from None
-        finally:
-            reader.fh.close()
-        done += reader.read_bytes
+        fmt, target = _checked_format(f)
+        with f.open("rb") as fh:
+            try:
+                for q in ox.parse(fh, format=fmt):
+                    graphs.setdefault(target or q.graph_name, []).append(q.triple)
+                    triples += 1
+                    if triples % 50_000 == 0:
+                        bar.update(done + fh.tell(), triples)  # the parser's position: bytes it has read
+            except SyntaxError as e:
+                raise LoadError(f"{f}: not valid {fmt.name}: {e}") from None
+        done += f.stat().st_size
     bar.finish(triples)
     return graphs
 

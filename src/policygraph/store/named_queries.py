@@ -9,16 +9,21 @@ language tag (``_en``, ``_ja``) or ``_xsd_<type>``; no suffix means a plain stri
 Values are never pasted into the query text. Each is turned into an RDF term by pyoxigraph
 (which escapes it) and bound in a ``VALUES`` block placed first in the query's top-level
 group, so the query's structure cannot change whatever the value holds; a value that fails its
-type is refused with the parameter's name.
+type is refused with the parameter's name. The same text runs on the embedded and on a remote
+store. (pyoxigraph 0.5's ``Store.query(substitutions=…)`` cannot replace it: it refuses a variable
+that the SELECT does not project, as most parameters here are not, and ``BOUND(?__optional)`` does
+not see a substituted value.)
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import yaml
@@ -39,9 +44,60 @@ class QueryFileError(ValueError):
 class ParameterError(ValueError):
     """A parameter value that does not fit its type (HTTP 422)."""
 
-    def __init__(self, name: str, message: str):
+    def __init__(self, name: str, message: str) -> None:
         super().__init__(f"{name}: {message}")
         self.name = name
+
+
+Term = ox.NamedNode | ox.Literal
+
+
+def _typed(datatype: str, lexical: str) -> ox.Literal:
+    return ox.Literal(lexical, datatype=ox.NamedNode(XSD + datatype))
+
+
+def _iri(raw: str) -> Term:
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", raw):
+        raise ValueError("not an absolute IRI")
+    return ox.NamedNode(raw)
+
+
+def _integer(raw: str) -> Term:
+    if not re.fullmatch(r"[+-]?[0-9]+", raw.strip()):  # ASCII: \d and int() take '٣' as 3
+        raise ValueError("not an integer")
+    return _typed("integer", str(int(raw)))
+
+
+def _decimal(raw: str) -> Term:
+    if not re.fullmatch(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", raw.strip()):
+        raise ValueError("not a decimal number")
+    d = Decimal(raw.strip())
+    if not d.is_finite():
+        raise ValueError("not a finite number")
+    return _typed("decimal", format(d, "f"))
+
+
+def _boolean(raw: str) -> Term:
+    if raw.lower() not in ("true", "false", "1", "0"):
+        raise ValueError("not true or false")
+    return _typed("boolean", "true" if raw.lower() in ("true", "1") else "false")
+
+
+def _date(raw: str) -> Term:
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+        raise ValueError("not a date (YYYY-MM-DD)")
+    return _typed("date", date.fromisoformat(raw).isoformat())
+
+
+def _gyear(raw: str) -> Term:
+    if not re.fullmatch(r"-?[0-9]{4}", raw.strip()):
+        raise ValueError("not a year (YYYY)")
+    return _typed("gYear", raw.strip())
+
+
+_CONVERTERS: dict[str, Callable[[str], Term]] = {
+    "iri": _iri, "string": ox.Literal, "integer": _integer, "decimal": _decimal, "boolean": _boolean,
+    "date": _date, "gYear": _gyear}
 
 
 @dataclass(frozen=True)
@@ -54,7 +110,7 @@ class Parameter:
     enum: tuple[str, ...] = ()
     description: str = ""
 
-    def term(self, raw: str):
+    def term(self, raw: str) -> Term:
         """The RDF term for a raw value, or ParameterError."""
         if len(raw) > MAX_VALUE_LENGTH:
             raise ParameterError(self.name, f"value longer than {MAX_VALUE_LENGTH} characters")
@@ -62,39 +118,12 @@ class Parameter:
             raise ParameterError(self.name, f"{raw!r} is not one of {', '.join(self.enum)}")
         t = self.type
         try:
-            if t == "iri":
-                if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", raw):
-                    raise ValueError("not an absolute IRI")
-                return ox.NamedNode(raw)
-            if t == "string":
-                return ox.Literal(raw)
+            if t in _CONVERTERS:
+                return _CONVERTERS[t](raw)
             if t.startswith("lang:"):
                 return ox.Literal(raw, language=t[5:])
-            if t == "integer":
-                if not re.fullmatch(r"[+-]?[0-9]+", raw.strip()):  # ASCII: \d and int() take '٣' as 3
-                    raise ValueError("not an integer")
-                return ox.Literal(str(int(raw)), datatype=ox.NamedNode(XSD + "integer"))
-            if t == "decimal":
-                if not re.fullmatch(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", raw.strip()):
-                    raise ValueError("not a decimal number")
-                d = Decimal(raw.strip())
-                if not d.is_finite():
-                    raise ValueError("not a finite number")
-                return ox.Literal(format(d, "f"), datatype=ox.NamedNode(XSD + "decimal"))
-            if t == "boolean":
-                if raw.lower() not in ("true", "false", "1", "0"):
-                    raise ValueError("not true or false")
-                return ox.Literal("true" if raw.lower() in ("true", "1") else "false", datatype=ox.NamedNode(XSD + "boolean"))
-            if t == "date":
-                if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
-                    raise ValueError("not a date (YYYY-MM-DD)")
-                return ox.Literal(date.fromisoformat(raw).isoformat(), datatype=ox.NamedNode(XSD + "date"))
-            if t == "gYear":
-                if not re.fullmatch(r"-?[0-9]{4}", raw.strip()):
-                    raise ValueError("not a year (YYYY)")
-                return ox.Literal(raw.strip(), datatype=ox.NamedNode(XSD + "gYear"))
             if t.startswith("xsd:"):
-                return ox.Literal(raw, datatype=ox.NamedNode(XSD + t[4:]))
+                return _typed(t[4:], raw)
         except (ValueError, InvalidOperation) as e:
             raise ParameterError(self.name, f"{raw!r} is not a valid {t} ({e})") from None
         raise ParameterError(self.name, f"unknown type {t}")
@@ -136,7 +165,7 @@ class NamedQuery:
 
     def bind(self, values: dict[str, str]) -> str:
         """The query with a VALUES block for the given parameters (defaults filled in)."""
-        bound = []
+        bound: list[tuple[str, Term]] = []
         for p in self.parameters:
             raw = values.get(p.name, p.default)
             if raw is None or raw == "":
@@ -160,7 +189,7 @@ class NamedQuery:
 
 def _where_brace(text: str, form: str) -> int:
     """Offset of the '{' that opens the query's top-level WHERE group."""
-    depth, braces = 0, []
+    depth, braces = 0, list[int]()
     for m in re.finditer(r"#[^\n]*|'''[\s\S]*?'''|\"\"\"[\s\S]*?\"\"\"|'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\""
                          r"|<[^<>\"{}|^`\\\s]*>|[{}]", text):
         tok = m.group()
@@ -178,11 +207,11 @@ def _where_brace(text: str, form: str) -> int:
     return braces[0]
 
 
-def _header(text: str, path: Path) -> tuple[dict, str]:
+def _header(text: str, path: Path) -> tuple[dict[str, Any], str]:
     lines = text.splitlines()
     head = [ln[2:].removeprefix(" ") if ln.startswith("#+") else None for ln in lines]
     decorator_lines = [h for h in head if h is not None]
-    body = "\n".join(ln for ln, h in zip(lines, head) if h is None)
+    body = "\n".join(ln for ln, h in zip(lines, head, strict=True) if h is None)
     if not decorator_lines:
         return {}, body
     try:
@@ -194,23 +223,11 @@ def _header(text: str, path: Path) -> tuple[dict, str]:
     return meta, body
 
 
-def _columns(text: str, form: str) -> list[str]:
-    if form != "SELECT":
-        return []
-    m = re.search(r"\bSELECT\b(.*?)(\bWHERE\b|\{)", text, re.IGNORECASE | re.DOTALL)
-    if not m:
-        return []
-    projection = m.group(1)
-    aliased = re.findall(r"\bAS\s+[?$](\w+)", projection, re.IGNORECASE)
-    bare = re.sub(r"\([^()]*(?:\([^()]*\)[^()]*)*\)", " ", projection)
-    return list(dict.fromkeys(re.findall(r"[?$](\w+)", bare) + aliased)) if "*" not in bare else []
-
-
-def _defaults(meta: dict, path: Path) -> dict[str, str]:
+def _defaults(meta: dict[str, Any], path: Path) -> dict[str, str]:
     raw = meta.get("defaults") or []
     if isinstance(raw, dict):
         raw = [raw]
-    out = {}
+    out: dict[str, str] = {}
     for item in raw:
         if not isinstance(item, dict):
             raise QueryFileError(f"{path}: defaults must be a list of name: value pairs")
@@ -218,8 +235,8 @@ def _defaults(meta: dict, path: Path) -> dict[str, str]:
     return out
 
 
-def _enums(meta: dict) -> dict[str, tuple[str, ...]]:
-    out = {}
+def _enums(meta: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
     for item in meta.get("enumerate") or []:
         if isinstance(item, dict):  # policygraph extension: explicit values
             out.update({str(k): tuple(str(x) for x in v) for k, v in item.items()})
@@ -227,9 +244,38 @@ def _enums(meta: dict) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def _parameters(body: str, meta: dict[str, Any], path: Path) -> list[Parameter]:
+    """The query's parameters (grlc variable names), with their defaults and enumerated values."""
+    defaults, enums = _defaults(meta, path), _enums(meta)
+    params: dict[str, Parameter] = {}
+    for m in _PARAM.finditer(re.sub(r"#[^\n]*", "", body)):
+        underscores, var = m.groups()
+        base, suffix = _split(var)
+        if base not in params:
+            params[base] = Parameter(base, underscores + var, _param_type(suffix), underscores == "_",
+                                     defaults.get(base) if base in defaults else defaults.get(underscores + var),
+                                     enums.get(base, ()))
+    unknown = set(defaults) - set(params) - {p.variable for p in params.values()}
+    if unknown:
+        raise QueryFileError(f"{path}: defaults for parameters the query does not have: {', '.join(sorted(unknown))}")
+    return list(params.values())
+
+
+def _pagination(body: str, meta: dict[str, Any], path: Path) -> int | None:
+    pagination = meta.get("pagination")
+    if pagination is None:
+        return None
+    if not isinstance(pagination, int) or pagination < 1:
+        raise QueryFileError(f"{path}: pagination must be a positive integer")
+    if not re.search(r"\bORDER\s+BY\b", body, re.IGNORECASE):
+        raise QueryFileError(f"{path}: a paginated query needs ORDER BY, or its pages are not stable")
+    if re.search(r"\b(LIMIT|OFFSET)\s+\d+\s*$", body.strip(), re.IGNORECASE):
+        raise QueryFileError(f"{path}: a paginated query must not end with its own LIMIT/OFFSET")
+    return pagination
+
+
 def load_query(path: Path) -> NamedQuery:
-    text = path.read_text(encoding="utf-8")
-    meta, body = _header(text, path)
+    meta, body = _header(path.read_text(encoding="utf-8"), path)
     try:
         info = inspect(body)
     except QueryTooComplex as e:
@@ -238,50 +284,35 @@ def load_query(path: Path) -> NamedQuery:
         raise QueryFileError(f"{path}: not a SPARQL query (no SELECT, ASK, CONSTRUCT or DESCRIBE)")
     if info.service_iris:
         raise QueryFileError(f"{path}: named queries may not use SERVICE")
-    defaults, enums = _defaults(meta, path), _enums(meta)
-    params: dict[str, Parameter] = {}
-    for m in _PARAM.finditer(re.sub(r"#[^\n]*", "", body)):
-        underscores, var = m.groups()
-        base, suffix = _split(var)
-        if base in params:
-            continue
-        params[base] = Parameter(base, underscores + var, _param_type(suffix), underscores == "_",
-                                 defaults.get(base) if base in defaults else defaults.get(underscores + var),
-                                 enums.get(base, ()))
-    unknown = set(defaults) - set(params) - {p.variable for p in params.values()}
-    if unknown:
-        raise QueryFileError(f"{path}: defaults for parameters the query does not have: {', '.join(sorted(unknown))}")
-    pagination = meta.get("pagination")
-    if pagination is not None and (not isinstance(pagination, int) or pagination < 1):
-        raise QueryFileError(f"{path}: pagination must be a positive integer")
     q = NamedQuery(path.stem, path, body, str(meta.get("summary", path.stem)), str(meta.get("description", "")),
-                   [str(t) for t in meta.get("tags", []) or []], list(params.values()), info.form, pagination,
-                   _columns(body, info.form))
-    if pagination and not re.search(r"\bORDER\s+BY\b", body, re.IGNORECASE):
-        raise QueryFileError(f"{path}: a paginated query needs ORDER BY, or its pages are not stable")
-    if re.search(r"\b(LIMIT|OFFSET)\s+\d+\s*$", body.strip(), re.IGNORECASE) and pagination:
-        raise QueryFileError(f"{path}: a paginated query must not end with its own LIMIT/OFFSET")
-    _check_syntax(q)
+                   [str(t) for t in meta.get("tags", []) or []], _parameters(body, meta, path), info.form,
+                   _pagination(body, meta, path))
+    q.columns = _columns(q)
     return q
 
 
-def _check_syntax(q: NamedQuery) -> None:
-    """Parse (and run on an empty store) the query with every parameter bound to a placeholder."""
+_PLACEHOLDERS = {"iri": "urn:x", "integer": "1", "decimal": "1", "boolean": "true", "date": "2025-04-01",
+                 "gYear": "2025"}
+
+
+def _columns(q: NamedQuery) -> list[str]:
+    """Run the query on an empty store with every parameter bound to its default or a placeholder:
+    a syntax error stops here, and a SELECT's answer names its columns."""
     sample = {}
     for p in q.parameters:
-        sample[p.name] = p.default or {"iri": "urn:x", "integer": "1", "decimal": "1", "boolean": "true",
-                                       "date": "2025-04-01", "gYear": "2025"}.get(p.type, "x")
+        sample[p.name] = p.default or _PLACEHOLDERS.get(p.type, "x")
         if p.enum and sample[p.name] not in p.enum:
             sample[p.name] = p.enum[0]
     try:
         text = q.bind(sample)
         if q.pagination:
             text = q.page(text, 1, q.pagination)
-        ox.Store().query(text)
+        answer = ox.Store().query(text)
     except SyntaxError as e:
         raise QueryFileError(f"{q.path}: SPARQL syntax error: {e}") from None
     except ParameterError as e:
         raise QueryFileError(f"{q.path}: default for {e}") from None
+    return [v.value for v in answer.variables] if isinstance(answer, ox.QuerySolutions) else []
 
 
 def load_queries(folder: Path) -> dict[str, NamedQuery]:

@@ -3,62 +3,69 @@ remote SPARQL endpoint, plus any extra RDF files. A graph that fails SHACL valid
 
 from __future__ import annotations
 
-import os
-import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from policygraph.build.current import current_build, on_disk_store
 from policygraph.records.limits import check_rdf_file
+from policygraph.store.embedded import EmbeddedEngine, StoreSource, WorkerLimits
+from policygraph.store.engines import Engine
 from policygraph.store.loading import files_id
+from policygraph.store.remote import RemoteEngine
 
 
 class ServeError(RuntimeError):
     """The service cannot start (invalid graph, unreachable store …); the message says why."""
 
 
-def env(name: str, default=None, cast=str):
-    value = os.environ.get(f"POLICYGRAPH_{name}")
-    if value is None or value == "":
-        return default
-    try:
-        return cast(value)
-    except ValueError:
-        raise ValueError(f"environment variable POLICYGRAPH_{name}={value!r} is not a valid {cast.__name__}") from None
+@dataclass(frozen=True)
+class StoreSpec:
+    """What to serve: ``store`` None (the build, in memory), a path (an on-disk store holding the
+    build) or an http(s) URL (a remote endpoint); ``extra`` RDF files alongside the build, or alone
+    with ``only_extra``."""
+    store: str | None = None
+    extra: tuple[Path, ...] = ()
+    only_extra: bool = False
 
 
-def make_engine(store: str | None, root: Path, out: Path, workers: int, log=print,
-                extra: tuple[Path, ...] = (), only_extra: bool = False, spares: int = 0, **pool):
-    """(engine, build id, description) for a store spec: None (in memory), a path, or an http(s) URL.
-    ``extra`` RDF files are served alongside the build (or alone, with ``only_extra``); ``pool`` goes
-    to EmbeddedEngine (limits, client_share)."""
-    from policygraph.store.engines import EmbeddedEngine, RemoteEngine, StoreSource
+@dataclass(frozen=True)
+class PoolOptions:
+    """The embedded engine's worker pool (see EmbeddedEngine)."""
+    workers: int = 2
+    spares: int = 0
+    limits: WorkerLimits = field(default_factory=WorkerLimits)
+    client_share: int | None = None
 
+    def engine(self, source: StoreSource) -> EmbeddedEngine:
+        return EmbeddedEngine(source, self.workers, self.spares, limits=self.limits, client_share=self.client_share)
+
+
+def make_engine(spec: StoreSpec, root: Path, out: Path, pool: PoolOptions,
+                log: Callable[[str], None] = print) -> tuple[Engine, str, str]:
+    """(engine, build id, description) for what ``spec`` names; the build is the validated one in
+    ``out``, rebuilt from ``root`` when its inputs changed."""
+    extra = spec.extra
     for f in extra:
         if not f.is_file():
             raise ServeError(f"--graph {f}: no such file")
         check_rdf_file(f)  # here, before a worker process parses it (a file over a limit could crash it)
-    if store and store.startswith(("http://", "https://")):
+    if spec.store and spec.store.startswith(("http://", "https://")):
         if extra:
             raise ServeError("--graph needs the embedded store (load extra files into the remote store yourself)")
-        return RemoteEngine(store), "remote-" + store, f"remote SPARQL endpoint {store}"
-    if only_extra:
+        return RemoteEngine(spec.store), "remote-" + spec.store, f"remote SPARQL endpoint {spec.store}"
+    if spec.only_extra:
         if not extra:
             raise ServeError("--only-graphs needs at least one --graph FILE")
-        ident = files_id(list(extra))
         log(f"serving only {len(extra)} file(s); they are not validated (run `policygraph validate FILE` first)")
-        return EmbeddedEngine(StoreSource(None, extra=tuple(extra)), workers, spares, **pool), ident, "embedded Oxigraph (extra graphs only)"
-    info = current_build(root, out, log)
-    build_id = info["inputs_hash"]
+        engine = pool.engine(StoreSource(None, extra=extra))
+        return engine, files_id(list(extra)), "embedded Oxigraph (extra graphs only)"
+    build_id = current_build(root, out, log)["inputs_hash"]
     nquads = out / "policygraph.nq"
-    if store:
-        path = on_disk_store(Path(store), nquads, build_id, log)
-        return EmbeddedEngine(StoreSource(path, on_disk=True), workers, spares, **pool), build_id, f"embedded Oxigraph on disk ({path})"
+    if spec.store:
+        path = on_disk_store(Path(spec.store), nquads, build_id, log)
+        return pool.engine(StoreSource(path, on_disk=True)), build_id, f"embedded Oxigraph on disk ({path})"
     if extra:
         log(f"adding {len(extra)} extra file(s), not validated (run `policygraph validate FILE` first)")
         build_id = f"{build_id}-{files_id(list(extra))}"
-    return EmbeddedEngine(StoreSource(nquads, extra=tuple(extra)), workers, spares, **pool), build_id, "embedded Oxigraph (in memory)"
-
-
-def fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 1
+    return pool.engine(StoreSource(nquads, extra=extra)), build_id, "embedded Oxigraph (in memory)"

@@ -107,12 +107,11 @@ class Token(NamedTuple):  # a tuple: made once per token on every request
 
 def iter_tokens(text: str, start: int = 0) -> Iterator[Token]:
     """The significant tokens of ``text`` from ``start`` (no white space, no comments)."""
-    pos = start
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m.lastgroup not in ("ws", "comment"):
-            yield Token(m.lastgroup, m.group(), pos, m.end())
-        pos = m.end()
+    # the last alternative takes any one character, so the matches tile the text
+    for m in _TOKEN.finditer(text, start):
+        kind = m.lastgroup or "other"
+        if kind not in ("ws", "comment"):
+            yield Token(kind, m.group(), m.start(), m.end())
 
 
 def tokens(text: str) -> list[Token]:

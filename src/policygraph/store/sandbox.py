@@ -24,6 +24,7 @@ import os
 import socket
 import sys
 import threading
+from collections.abc import Callable
 
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
@@ -67,17 +68,15 @@ def enter_network_namespace() -> bool:
     return True
 
 
-def install_socket_filter() -> bool:
-    """seccomp: only AF_UNIX sockets may be made, and no io_uring; False where libseccomp is missing."""
-    if not sys.platform.startswith("linux"):
-        return False
-    name = ctypes.util.find_library("seccomp")
+def _libseccomp() -> ctypes.CDLL | None:
+    """libseccomp with the signatures used here, or None where it is missing."""
+    name = ctypes.util.find_library("seccomp") if sys.platform.startswith("linux") else None
     if name is None:
-        return False
+        return None
     try:
         lib = ctypes.CDLL(name, use_errno=True)
     except OSError:
-        return False
+        return None
     lib.seccomp_init.restype = ctypes.c_void_p
     lib.seccomp_init.argtypes = [ctypes.c_uint32]
     lib.seccomp_rule_add_array.argtypes = [ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint,
@@ -85,8 +84,14 @@ def install_socket_filter() -> bool:
     lib.seccomp_syscall_resolve_name.argtypes = [ctypes.c_char_p]
     lib.seccomp_load.argtypes = [ctypes.c_void_p]
     lib.seccomp_release.argtypes = [ctypes.c_void_p]
-    ctx = lib.seccomp_init(SCMP_ACT_ALLOW)
-    if not ctx:
+    return lib
+
+
+def install_socket_filter() -> bool:
+    """seccomp: only AF_UNIX sockets may be made, and no io_uring; False where libseccomp is missing."""
+    lib = _libseccomp()
+    ctx = lib.seccomp_init(SCMP_ACT_ALLOW) if lib else None
+    if lib is None or not ctx:
         return False
     try:
         not_unix = _ArgCmp(0, SCMP_CMP_NE, socket.AF_UNIX, 0)
@@ -126,7 +131,7 @@ def cap_data_segment(extra: int) -> None:
     """A hard backstop under the parent's memory watch: the process's data segment may grow by at
     most ``extra`` bytes more than it has now (allocation past it fails and the worker ends)."""
     try:
-        import resource  # POSIX only
+        import resource  # noqa: PLC0415 - POSIX only
 
         with open("/proc/self/status") as f:
             data_kb = next(int(line.split()[1]) for line in f if line.startswith("VmData:"))
@@ -136,7 +141,7 @@ def cap_data_segment(extra: int) -> None:
         pass
 
 
-def run_with_deep_stack(target, *args) -> None:
+def run_with_deep_stack(target: Callable[..., None], *args: object) -> None:
     """Run ``target`` in a thread with a stack deep enough for the recursion the query limits allow."""
     threading.stack_size(QUERY_STACK)
     t = threading.Thread(target=target, args=args, name="policygraph-query")

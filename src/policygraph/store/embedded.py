@@ -1,0 +1,431 @@
+"""The embedded engine: pyoxigraph in a small pool of killable worker processes.
+
+pyoxigraph has no query timeout and cannot be interrupted from Python (it releases the GIL,
+so an abandoned thread keeps a core busy). Each query therefore runs in a worker process over
+its own read-only copy of the store; a query that passes its time limit gets its worker
+killed (SIGKILL frees the CPU at once) and a fresh worker is started in the background.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing as mp
+import os
+import queue
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnContext, SpawnProcess
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+
+from policygraph.store import sandbox
+from policygraph.store.engines import (
+    ClientBusy,
+    ClientGone,
+    EngineBusy,
+    EngineUnavailable,
+    Job,
+    QueryError,
+    QueryMemoryLimit,
+    QueryTimeout,
+    Result,
+)
+from policygraph.store.formats import render
+from policygraph.store.loading import rdf_file_format
+
+log = logging.getLogger("policygraph.engine")
+TICK = 0.025  # seconds between checks of a running query's memory and its client
+Gone = Callable[[], Awaitable[bool]]
+
+
+# ------------------------------------------------------------------ inside a worker process
+
+
+@dataclass(frozen=True)
+class StoreSource:
+    """Where a worker gets its data: a dump to load in memory (plus extra RDF files), or an on-disk
+    store to open read-only. A triples-only extra file goes into graph/extra/<file stem>."""
+    path: Path | None
+    on_disk: bool = False
+    extra: tuple[Path, ...] = ()
+
+    def open(self) -> ox.Store:
+        if self.on_disk:
+            return ox.Store.read_only(str(self.path))
+        store = ox.Store()
+        for f in ((self.path,) if self.path else ()) + self.extra:
+            fmt, graph = rdf_file_format(f)
+            store.bulk_load(path=str(f), format=fmt, to_graph=graph)
+        return store
+
+
+@dataclass(frozen=True)
+class WorkerLimits:
+    """What confines a query worker (sandbox.py): its network, and the memory one query may add."""
+    memory: int = 1 << 30     # bytes of resident memory a query may add to its worker's loaded store
+    network: bool = False     # True only when the operator allowed SERVICE endpoints
+
+
+def execute(store: ox.Store, job: Job) -> Result:
+    if job.default_graphs is None:
+        res = store.query(job.query, use_default_graph_as_union=True, named_graphs=_graphs(job.named_graphs))
+    else:
+        default: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] = [ox.NamedNode(g) for g in job.default_graphs]
+        res = store.query(job.query, default_graph=default or [ox.DefaultGraph()],
+                          named_graphs=_graphs(job.named_graphs))
+    return render(res, job)
+
+
+def _graphs(names: tuple[str, ...] | None) -> list[ox.NamedNode | ox.BlankNode] | None:
+    return None if names is None else [ox.NamedNode(g) for g in names]
+
+
+def _worker_main(conn: Connection, source: StoreSource, limits: WorkerLimits) -> None:
+    isolation = () if limits.network else sandbox.isolate_network()  # before any file or thread is opened
+    try:
+        store = source.open()
+    except Exception as e:  # reported to the parent, which decides
+        conn.send(("failed", f"{type(e).__name__}: {e}"))
+        return
+    sandbox.run_with_deep_stack(_serve_jobs, conn, store, limits, isolation)
+
+
+def _serve_jobs(conn: Connection, store: ox.Store, limits: WorkerLimits, isolation: tuple[str, ...]) -> None:
+    # the parent stops a query that adds more than limits.memory (it watches resident memory); this
+    # backstop ends the process if the parent's watch ever falls behind
+    sandbox.cap_data_segment(2 * limits.memory + (256 << 20))
+    conn.send(("ready", {"triples": len(store), "isolation": isolation}))
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        try:
+            conn.send(("ok", execute(store, job)))
+        except SyntaxError as e:
+            conn.send(("query-error", f"SPARQL syntax error: {e}"))
+        except (ValueError, TypeError) as e:
+            conn.send(("query-error", str(e)))
+        except MemoryError:
+            conn.send(("memory", "the query needed more memory than its worker may use"))
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as e:  # also pyo3's PanicException: the worker lives on
+            conn.send(("engine-error", f"{type(e).__name__}: {e}"))
+
+
+def _settle(answered: asyncio.Future[None]) -> None:
+    if not answered.done():
+        answered.set_result(None)
+
+
+def _answer(status: str, payload: Any) -> Result:
+    """A worker's reply as a Result, or the error it reports."""
+    if status == "ok":
+        return payload  # a Result
+    if status == "query-error":
+        raise QueryError(payload)
+    if status == "memory":
+        raise QueryMemoryLimit(payload)
+    raise EngineUnavailable(payload)
+
+
+# ------------------------------------------------------------------ the pool, in the service's process
+
+
+@dataclass
+class _Worker:
+    process: SpawnProcess
+    conn: Connection
+    baseline: int = 0      # resident bytes with the store loaded, before any query
+
+
+@dataclass
+class EmbeddedEngine:
+    """A small pool of worker processes, each with the whole store; one query per worker at a time.
+
+    A query that passes its time or memory limit, crashes its worker, or whose client hangs up gets
+    its worker killed (SIGKILL frees CPU and memory at once) and a successor started in the
+    background. ``spares`` workers are loaded but idle: a killed worker's place is taken by a spare
+    at once. Each client (by address) holds at most ``client_share`` workers at a time (default: all
+    but one), counting the reloads its stopped queries cost until they are done, so a client that
+    sends runaway queries in a loop waits for its own reloads instead of taking the pool."""
+    source: StoreSource
+    workers: int = 2
+    spares: int = 0
+    start_timeout: float = 300.0
+    limits: WorkerLimits = field(default_factory=WorkerLimits)
+    client_share: int | None = None
+    triples: int = field(default=0, init=False)
+    isolation: tuple[str, ...] = field(default=(), init=False)
+    _share: int = field(default=1, init=False)
+    _idle: queue.Queue[_Worker] = field(default_factory=queue.Queue, init=False)
+    _spare: queue.Queue[_Worker] = field(default_factory=queue.Queue, init=False)
+    # spawn, not fork: the parent may hold threads and a store
+    _ctx: SpawnContext = field(default_factory=lambda: mp.get_context("spawn"), init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _held: Counter[str | None] = field(default_factory=Counter, init=False)
+    _busy: int = field(default=0, init=False)
+    _starting: int = field(default=0, init=False)
+    _closed: bool = field(default=False, init=False)
+
+    def __post_init__(self) -> None:
+        if self.workers < 1 or self.spares < 0:
+            raise ValueError("an embedded engine needs at least one worker and no negative spares")
+        self._share = self.client_share or max(1, self.workers - 1)
+        started = [self._spawn() for _ in range(self.workers + self.spares)]
+        for i, w in enumerate(started):
+            self._await_ready(w)
+            (self._idle if i < self.workers else self._spare).put(w)
+        if not self.limits.network and not {"seccomp", "network-namespace"} & set(self.isolation):
+            log.warning("query workers could not be cut off from the network on this system; only the request "
+                        "check keeps SERVICE out", extra={"event": "no-isolation"})
+
+    # ---------------------------------------------------------------- starting and stopping workers
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._ctx.Pipe()
+        p = self._ctx.Process(target=_worker_main, args=(child, self.source, self.limits), daemon=True,
+                              name="policygraph-query")
+        p.start()
+        child.close()
+        return _Worker(p, parent)
+
+    def _await_ready(self, w: _Worker) -> None:
+        if not w.conn.poll(self.start_timeout):
+            w.process.kill()
+            raise EngineUnavailable("a query worker did not start in time")
+        try:
+            status, detail = w.conn.recv()
+        except (EOFError, OSError):
+            raise EngineUnavailable(f"a query worker ended while starting (exit code {w.process.exitcode})") from None
+        if status != "ready":
+            raise EngineUnavailable(f"a query worker could not open the store: {detail}")
+        w.baseline = self._resident(w) or 0
+        self.triples, self.isolation = detail["triples"], tuple(detail["isolation"])
+
+    @staticmethod
+    def _resident(w: _Worker) -> int | None:
+        return None if w.process.pid is None else sandbox.resident_bytes(w.process.pid)
+
+    def _replace(self, w: _Worker, client: str | None, reason: str) -> None:
+        """Kill a worker, put a spare in its place, and start a successor in the background (as the
+        next spare, or as the worker itself when there was no spare), so the caller returns at once.
+        The client keeps its share of the pool until the successor is ready."""
+        w.process.kill()
+        log.info("query worker stopped", extra={"event": "worker-stopped", "reason": reason, "pid": w.process.pid})
+        try:
+            self._idle.put(self._spare.get_nowait())
+            successor_pool = self._spare
+        except queue.Empty:
+            successor_pool = self._idle
+        with self._lock:
+            self._busy -= 1
+            self._starting += 1
+        threading.Thread(target=self._succeed, args=(w, client, successor_pool), daemon=True).start()
+
+    def _succeed(self, w: _Worker, client: str | None, pool: queue.Queue[_Worker]) -> None:
+        """Reap a killed worker and start its successor (three tries), then free the client's share."""
+        w.process.join(timeout=5)
+        w.conn.close()
+        new = None
+        for attempt in range(3):
+            if self._closed:
+                break
+            try:
+                new = self._spawn()
+                self._await_ready(new)
+                break
+            except (EngineUnavailable, OSError, EOFError) as e:
+                log.error("a query worker could not be restarted", extra={"event": "respawn-failed",
+                          "attempt": attempt + 1, "detail": str(e)})
+                new = None
+                time.sleep(1 + attempt)
+        with self._lock:
+            self._starting -= 1
+            self._release(client)
+        if new is not None and self._closed:
+            new.process.kill()
+        elif new is not None:
+            pool.put(new)
+
+    def _stopped(self, w: _Worker, client: str | None, reason: str, timeout: float) -> Exception:
+        """Replace a worker that did not answer, and the exception that tells the client why."""
+        if reason == "died":
+            w.process.join(timeout=0.5)  # it is ending: its pipe closed; how (signal) tells why
+            reason = "memory" if w.process.exitcode == -signal.SIGABRT else "died"
+        self._replace(w, client, reason)
+        if reason == "timeout":
+            return QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped")
+        if reason == "memory":
+            return QueryMemoryLimit(f"the query used more than {self.limits.memory / 2**20:,.0f} MiB of memory "
+                                    "and was stopped")
+        if reason == "gone":
+            return ClientGone("the client closed the connection; its query was stopped")
+        return EngineUnavailable(f"the query worker died (exit code {w.process.exitcode}); it is being restarted")
+
+    # ---------------------------------------------------------------- each client's share of the pool
+
+    def _release(self, client: str | None) -> None:  # with self._lock held
+        self._held[client] -= 1
+        if self._held[client] <= 0:
+            del self._held[client]
+
+    def _take(self, client: str | None) -> _Worker | None:
+        """An idle, live worker within this client's share, or None."""
+        while True:
+            with self._lock:
+                if client is not None and self._held[client] >= self._share:
+                    return None
+                try:
+                    w = self._idle.get_nowait()
+                except queue.Empty:
+                    return None
+                self._held[client] += 1
+                self._busy += 1
+            if w.process.is_alive():
+                return w
+            with self._lock:  # killed from outside (the OOM killer …): restart it, at nobody's charge
+                self._release(client)
+                self._held[None] += 1
+            self._replace(w, None, "found dead")
+
+    def _give_back(self, w: _Worker, client: str | None) -> None:
+        with self._lock:
+            self._busy -= 1
+            self._release(client)
+        self._idle.put(w)
+
+    def _busy_error(self, wait: float, client: str | None) -> EngineBusy:
+        with self._lock:
+            if client is not None and self._held[client] >= self._share:
+                return ClientBusy(f"your earlier queries (or the workers reloading after them) hold "
+                                  f"{self._held[client]} of {self.workers} query workers; try again shortly")
+        return EngineBusy(f"all {self.workers} query workers stayed busy for {wait:g} s; try again shortly")
+
+    def _over_memory(self, w: _Worker) -> bool:
+        rss = self._resident(w)
+        return rss is not None and rss - w.baseline > self.limits.memory
+
+    # ---------------------------------------------------------------- running a query
+
+    def run(self, job: Job, timeout: float, client: str | None = None) -> Result:
+        """Run a job on a free worker, blocking. ``timeout`` bounds the wait for a worker (EngineBusy)
+        and, separately, the query's own run (QueryTimeout, and the worker is killed)."""
+        deadline = time.monotonic() + timeout
+        while (w := self._take(client)) is None:
+            if time.monotonic() >= deadline:
+                raise self._busy_error(timeout, client)
+            time.sleep(0.005)
+        reason = None
+        try:
+            w.conn.send(job)
+            deadline = time.monotonic() + timeout
+            while reason is None and not w.conn.poll(min(TICK, max(0.0, deadline - time.monotonic()))):
+                reason = "timeout" if time.monotonic() >= deadline else "memory" if self._over_memory(w) else None
+            if reason is None:
+                status, payload = w.conn.recv()
+        except (EOFError, OSError):
+            reason = "died"
+        if reason is not None:
+            raise self._stopped(w, client, reason, timeout)
+        self._give_back(w, client)
+        return _answer(status, payload)
+
+    async def arun(self, job: Job, timeout: float, wait: float | None = None, client: str | None = None,
+                   gone: Gone | None = None) -> Result:
+        """run() for the event loop, without a thread hop: the loop itself watches the worker's pipe
+        (the hop cost more than the pipe on sub-millisecond queries), and every TICK the worker's
+        memory and whether the client (``gone``) has hung up. ``wait`` bounds the wait for a free
+        worker (default: ``timeout``); ``client`` names whose share of the pool the query counts to."""
+        w = await self._acquire(timeout if wait is None else wait, client, gone)
+        loop = asyncio.get_running_loop()
+        answered: asyncio.Future[None] = loop.create_future()
+        fd = w.conn.fileno()
+        reason = None
+        try:
+            w.conn.send(job)
+            loop.add_reader(fd, _settle, answered)
+            try:
+                reason = await self._watch(w, answered, timeout, gone)
+            finally:
+                loop.remove_reader(fd)
+                # uvloop leaves a watched descriptor non-blocking; multiprocessing needs it blocking
+                # (an answer over 16 KiB comes in two writes, and recv() must wait for the second)
+                os.set_blocking(fd, True)
+            if reason is None:
+                status, payload = w.conn.recv()
+        except asyncio.CancelledError:
+            self._replace(w, client, "cancelled")  # nobody wants this answer any more: free the CPU
+            raise
+        except (EOFError, OSError):
+            reason = "died"
+        if reason is not None:
+            raise self._stopped(w, client, reason, timeout)
+        self._give_back(w, client)
+        return _answer(status, payload)
+
+    async def _watch(self, w: _Worker, answered: asyncio.Future[None], timeout: float,
+                     gone: Gone | None) -> str | None:
+        """None once the worker answers; else why it must be stopped."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "timeout"
+            await asyncio.wait([answered], timeout=min(TICK, left))
+            if answered.done():
+                return None
+            if self._over_memory(w):
+                return "memory"
+            if gone is not None and await gone():
+                return "gone"
+
+    async def _acquire(self, wait: float, client: str | None, gone: Gone | None) -> _Worker:
+        """An idle worker within this client's share, polling briefly while there is none
+        (cancellation-safe: nothing is held while waiting)."""
+        deadline = time.monotonic() + wait
+        pause = 0.001
+        while (w := self._take(client)) is None:
+            if time.monotonic() >= deadline:
+                raise self._busy_error(wait, client)
+            if pause >= TICK and gone is not None and await gone():
+                raise ClientGone("the client closed the connection while waiting for a worker")
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, TICK)
+        return w
+
+    # ---------------------------------------------------------------- state and shutdown
+
+    def busy_workers(self) -> int:
+        return self._busy
+
+    def status(self) -> dict[str, Any]:
+        """The pool as /health reports it."""
+        with self._lock:
+            busy, starting = self._busy, self._starting
+        with self._idle.mutex:  # an idle worker killed from outside is not live, though nobody asked it yet
+            idle = sum(w.process.is_alive() for w in self._idle.queue)
+        return {"configured": self.workers, "live": idle + busy, "idle": idle, "busy": busy, "starting": starting,
+                "spares": self._spare.qsize(), "client_share": self._share,
+                "memory_limit_mib": self.limits.memory >> 20,
+                "network_isolation": list(self.isolation) if not self.limits.network else "off (SERVICE allowed)"}
+
+    def close(self) -> None:
+        self._closed = True
+        for pool in (self._idle, self._spare):
+            while True:
+                try:
+                    w = pool.get_nowait()
+                except queue.Empty:
+                    break
+                w.process.kill()
+                w.process.join(timeout=1)  # reaped here, not left for whoever lists child processes next
