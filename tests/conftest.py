@@ -49,7 +49,7 @@ def store(build) -> ox.Store:
 @pytest.fixture(scope="session")
 def dist(build, tmp_path_factory) -> Path:
     """The shipped data's dumps, written once for the tests that serve them."""
-    from policygraph.build.dataset import write_dumps
+    from policygraph.build.dumps import write_dumps
     out = tmp_path_factory.mktemp("shipped") / "dist"
     write_dumps(build, out, validated=True)
     return out

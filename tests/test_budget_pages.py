@@ -15,12 +15,13 @@ from fastapi.testclient import TestClient
 
 from policygraph.records import labels as bl
 from policygraph.web.app import Settings, create_app
-from policygraph.build.dataset import build_dataset, write_dumps
+from policygraph.build.dataset import ExtraInputs, build_dataset
+from policygraph.build.dumps import write_dumps
 from policygraph.records.eras import parse_fiscal_year
 from policygraph.records.loader import RecordError, load_model
 from policygraph.store.named_queries import load_queries
 from policygraph.records.models import BudgetPagesFile
-from policygraph.store.engines import EmbeddedEngine, StoreSource
+from policygraph.store.embedded import EmbeddedEngine, StoreSource
 from policygraph.quality.validate import build_data, load_shapes, validate_data
 
 PAGES_FILE = ROOT / "data" / "budget-pages" / "31-tottori.yaml"
@@ -196,8 +197,8 @@ def test_rows_that_do_not_add_up_are_warnings_and_the_build_still_passes(build):
 
 
 def test_the_warning_fires_on_a_synthetic_page_and_only_on_its_bad_row():
-    b = build_dataset(ROOT, extra_sheets=[FIXTURES / "synthetic-13-990101-2025.yaml"],
-                      extra_pages=[FIXTURES / "synthetic-budget-pages-13.yaml"])
+    b = build_dataset(ROOT, ExtraInputs(sheets=(FIXTURES / "synthetic-13-990101-2025.yaml",),
+                                        pages=(FIXTURES / "synthetic-budget-pages-13.yaml",)))
     report = validate_data(build_data(b), load_shapes(ROOT))
     assert report.conforms
     mine = [r for r in report.results if r.shape.endswith("RowAddsUpShape") and "/13/test-program/" in r.focus]

@@ -9,8 +9,10 @@ import pytest
 from rdflib import Dataset, Graph
 from rdflib.compare import isomorphic
 
-from policygraph.build import dataset as build_mod
-from policygraph.build.dataset import DUMPS, build_dataset, union_graph, write_dumps
+from policygraph.build import dumps as build_mod
+from policygraph.build.dataset import ExtraInputs, build_dataset
+from policygraph.build.dumps import DUMPS, write_dumps
+from policygraph.transform.graphs import union_graph
 from policygraph.quality.cross_checks import CrossCheckError
 from policygraph.cli import main
 
@@ -113,7 +115,7 @@ def test_a_changed_sub_project_amount_fails_the_build(tmp_path, capsys):
 
 
 def test_a_second_prefecture_is_one_more_file():
-    b = build_dataset(ROOT, extra_sheets=[SYNTHETIC])
+    b = build_dataset(ROOT, ExtraInputs(sheets=(SYNTHETIC,)))
     rows = select(b.store, """SELECT ?pref (SUM(?amount) AS ?total) WHERE {
         ?p a pg:PrefecturalProject ; pg:prefecture/skos:notation ?pref .
         ?o pg:program ?p ; pg:fiscalYear id:fiscal-year\\/2025 ; pg:budgetStage code:budget-stage\\/request ;
@@ -135,4 +137,4 @@ def test_a_second_prefecture_that_does_not_add_up_is_refused(tmp_path):
     bad.write_text(SYNTHETIC.read_text().replace("{year: R7, stage: request, amount: 500}",
                                                  "{year: R7, stage: request, amount: 501}"))
     with pytest.raises(CrossCheckError, match=r"試験用中小企業支援事業費.*FY2025 request"):
-        build_dataset(ROOT, extra_sheets=[bad])
+        build_dataset(ROOT, ExtraInputs(sheets=(bad,)))

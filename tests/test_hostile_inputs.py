@@ -16,8 +16,8 @@ import pytest
 from conftest import free_port
 from rdflib.plugin import PluginException
 
-from policygraph.build import dataset as build_mod
-from policygraph.build.dataset import write_dumps
+from policygraph.build import dumps as build_mod
+from policygraph.build.dumps import write_dumps
 
 CAP = 3 << 30  # bytes of address space for each command: the bombs took 11.6 GiB before
 

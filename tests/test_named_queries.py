@@ -11,12 +11,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from policygraph.web.app import Settings, create_app
-from policygraph.build.dataset import build_dataset, write_dumps
+from policygraph.build.dataset import ExtraInputs, build_dataset
+from policygraph.build.dumps import write_dumps
 from policygraph.cli import main
 from policygraph.records.loader import load_model
 from policygraph.store.named_queries import QueryFileError, load_queries
 from policygraph.records.models import AlignmentsFile, PrefecturalSheetFile
-from policygraph.store.engines import EmbeddedEngine, StoreSource
+from policygraph.store.embedded import EmbeddedEngine, StoreSource
 
 from conftest import FIXTURES, ROOT
 
@@ -42,7 +43,7 @@ def client(build, tmp_path_factory):
 @pytest.fixture(scope="module")
 def multi(tmp_path_factory):
     """Nagano plus two synthetic prefectures (13, 27) with their own alignments."""
-    b = build_dataset(ROOT, extra_sheets=SHEETS, extra_alignments=ALIGNMENTS)
+    b = build_dataset(ROOT, ExtraInputs(sheets=tuple(SHEETS), alignments=tuple(ALIGNMENTS)))
     engine, c = _client(b, tmp_path_factory, QUERIES)
     yield c
     engine.close()
@@ -76,6 +77,7 @@ def test_each_query_answers_with_its_defaults(client, name):
     body = r.json()
     assert body["rows"] and body["columns"] and body["query"] == name
     assert set(body["rows"][0]) == set(body["columns"])
+    assert body["columns"] == QUERIES[name].columns  # the catalogue and OpenAPI name the answer's columns
 
 
 @pytest.mark.parametrize("name", sorted(QUERIES))

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from policygraph.build.dataset import build_dataset, input_files, inputs_hash, write_dumps
+from policygraph.build.dataset import build_dataset, input_files, inputs_hash
+from policygraph.build.dumps import write_dumps
 from policygraph.quality.validate import build_data, load_shapes, render_text, validate_data
 
 

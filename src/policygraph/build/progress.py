@@ -15,11 +15,11 @@ class Progress:
     """A bar over ``total`` (bytes read, files …) with a rate in ``unit`` (triples …): ``update(done, count)``."""
 
     def __init__(self, label: str, total: float | None = None, unit: str = "", stream: TextIO | None = None,
-                 every: float = 5.0, enabled: bool = True):
+                 enabled: bool = True) -> None:
         self.label, self.total, self.unit = label, total, unit
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
-        self.every = 0.1 if self.tty else every
+        self.every = 0.1 if self.tty else 5.0  # seconds between lines: a log file gets few
         self.enabled = enabled
         self.start = self.last = time.monotonic()
         self.done = 0.0
@@ -66,7 +66,7 @@ class Progress:
 class Stages:
     """Named steps of a build, each printed with its time when it ends: `  records  0.4 s`."""
 
-    def __init__(self, stream: TextIO | None = None, enabled: bool = True):
+    def __init__(self, stream: TextIO | None = None, enabled: bool = True) -> None:
         self.stream = stream or sys.stderr
         self.enabled = enabled
         self.last = time.monotonic()
