@@ -8,6 +8,7 @@ value such as ``NO`` stays a string, as a person writing a sheet expects.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -142,8 +143,8 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.yaml")) if folder.is_dir() else []
 
 
-def load_data(root: Path, extra_sheets: list[Path] = (), extra_alignments: list[Path] = (),
-              extra_pages: list[Path] = (), extra_figures: list[Path] = ()) -> DataSet:
+def load_data(root: Path, extra_sheets: Sequence[Path] = (), extra_alignments: Sequence[Path] = (),
+              extra_pages: Sequence[Path] = (), extra_figures: Sequence[Path] = ()) -> DataSet:
     """Load data/: reference tables, national plans, prefectural sheets, curated alignments.
 
     ``extra_sheets`` / ``extra_alignments`` add files from elsewhere (tests use them for fixtures).
@@ -173,116 +174,137 @@ def load_data(root: Path, extra_sheets: list[Path] = (), extra_alignments: list[
 
 def _check_references(ds: DataSet) -> None:
     """Cross-file checks that need no RDF: keys that must exist, years in range."""
-    errors: list[str] = []
-    years = range(ds.fiscal_years.first, ds.fiscal_years.last + 1)
-    codes = {p.code for p in ds.prefectures.prefectures}
-    units = {u.key: u for u in ds.all_units()}
-    keys: dict[str, Path] = {}
+    check = _References(ds)
+    for path, plan in ds.national_plans:
+        check.year(path, "source.fiscal_year", plan.source.fiscal_year)
+    check.units()
+    for path, sheet in ds.sheets:
+        check.sheet(path, sheet)
+    for path, pf in ds.budget_pages:
+        check.pages(path, pf)
+    for path, ff in ds.figures:
+        check.figures(path, ff)
+    for path, cf in ds.continuity:
+        check.continuity(path, cf)
+    for path, cp in ds.counterparts:
+        for fld in ("first_source", "second_source"):
+            if getattr(cp.source, fld) not in check.keys:
+                check.errors.append(f"{path}: source.{fld}: no prefectural source has key "
+                                    f"{getattr(cp.source, fld)!r}")
+    for path, af in ds.alignments:
+        if af.source.prefectural_source not in check.keys:
+            check.errors.append(f"{path}: source.prefectural_source: no sheet has key "
+                                f"{af.source.prefectural_source!r}")
+    if check.errors:
+        raise RecordError("\n".join(check.errors))
 
-    def year_ok(path: Path, what: str, y: int | None) -> None:
-        if y is not None and y not in years:
-            errors.append(
+
+class _References:
+    """Collects every cross-file problem; ``keys`` maps each prefectural source key to its file."""
+
+    def __init__(self, ds: DataSet):
+        self.ds = ds
+        self.errors: list[str] = []
+        self.years = range(ds.fiscal_years.first, ds.fiscal_years.last + 1)
+        self.codes = {p.code for p in ds.prefectures.prefectures}
+        self.units_by_key = {u.key: u for u in ds.all_units()}
+        self.keys: dict[str, Path] = {}
+
+    def year(self, path: Path, what: str, y: int | None) -> None:
+        if y is not None and y not in self.years:
+            self.errors.append(
                 f"{path}: {what}: fiscal year {y} does not exist in data/reference/fiscal-years.yaml "
-                f"({ds.fiscal_years.first}–{ds.fiscal_years.last})"
+                f"({self.ds.fiscal_years.first}–{self.ds.fiscal_years.last})"
             )
 
-    for path, plan in ds.national_plans:
-        year_ok(path, "source.fiscal_year", plan.source.fiscal_year)
-    seen_units: dict[str, str] = {}
-    for u in ds.organizations.units:
-        seen_units[u.key] = "data/reference/organizations.yaml"
-    for path, sheet in ds.sheets:
-        for u in sheet.units:
-            if u.key in seen_units:
-                errors.append(f"{path}: units: {u.key!r} is already defined in {seen_units[u.key]}")
-            seen_units[u.key] = str(path)
-            if u.prefecture != sheet.source.prefecture:
-                errors.append(f"{path}: units: {u.key!r} belongs to prefecture {u.prefecture}, not this sheet's")
-    for path, sheet in ds.sheets:
+    def source(self, path: Path, key: str, prefecture: str) -> None:
+        """A prefectural source: its key used once, its prefecture known."""
+        if key in self.keys:
+            self.errors.append(f"{path}: source.key {key!r} is also used by {self.keys[key]}")
+        self.keys[key] = path
+        if prefecture not in self.codes:
+            self.errors.append(f"{path}: source.prefecture: unknown JIS code {prefecture!r}")
+
+    def units(self) -> None:
+        """Units a sheet brings: defined once, and of the sheet's own prefecture."""
+        seen = {u.key: "data/reference/organizations.yaml" for u in self.ds.organizations.units}
+        for path, sheet in self.ds.sheets:
+            for u in sheet.units:
+                if u.key in seen:
+                    self.errors.append(f"{path}: units: {u.key!r} is already defined in {seen[u.key]}")
+                seen[u.key] = str(path)
+                if u.prefecture != sheet.source.prefecture:
+                    self.errors.append(f"{path}: units: {u.key!r} belongs to prefecture {u.prefecture}, "
+                                       "not this sheet's")
+
+    def sheet(self, path: Path, sheet: PrefecturalSheetFile) -> None:
         src, proj = sheet.source, sheet.project
-        if src.key in keys:
-            errors.append(f"{path}: source.key {src.key!r} is also used by {keys[src.key]}")
-        keys[src.key] = path
-        if src.prefecture not in codes:
-            errors.append(f"{path}: source.prefecture: unknown JIS code {src.prefecture!r}")
+        self.source(path, src.key, src.prefecture)
         for fld in ("department", "division"):
-            unit = units.get(getattr(proj, fld))
+            unit = self.units_by_key.get(getattr(proj, fld))
             if unit is None:
-                errors.append(f"{path}: project.{fld}: {getattr(proj, fld)!r} is not in data/reference/organizations.yaml units")
+                self.errors.append(f"{path}: project.{fld}: {getattr(proj, fld)!r} is not in "
+                                   "data/reference/organizations.yaml units")
             elif unit.prefecture != src.prefecture:
-                errors.append(f"{path}: project.{fld}: {unit.key!r} belongs to prefecture {unit.prefecture}")
-        year_ok(path, "source.fiscal_year", src.fiscal_year)
-        year_ok(path, "project.period.from", proj.period.from_)
-        year_ok(path, "project.period.to", proj.period.to)
+                self.errors.append(f"{path}: project.{fld}: {unit.key!r} belongs to prefecture {unit.prefecture}")
+        self.year(path, "source.fiscal_year", src.fiscal_year)
+        self.year(path, "project.period.from", proj.period.from_)
+        self.year(path, "project.period.to", proj.period.to)
         for i, row in enumerate(proj.costs):
-            year_ok(path, f"project.costs[{i}].year", row.year)
+            self.year(path, f"project.costs[{i}].year", row.year)
         for sp in proj.sub_projects:
             for cell in sp.budget:
-                year_ok(path, f"sub-project {sp.no} budget", cell.year)
+                self.year(path, f"sub-project {sp.no} budget", cell.year)
         for col in proj.kpi_columns:
-            year_ok(path, "project.kpi_columns", col.year)
-    for path, pf in ds.budget_pages:
-        _check_pages(path, pf, ds, keys, codes, year_ok, errors)
-    for path, ff in ds.figures:
-        if ff.source.key in keys:
-            errors.append(f"{path}: source.key {ff.source.key!r} is also used by {keys[ff.source.key]}")
-        keys[ff.source.key] = path
-        if ff.source.prefecture not in codes:
-            errors.append(f"{path}: source.prefecture: unknown JIS code {ff.source.prefecture!r}")
+            self.year(path, "project.kpi_columns", col.year)
+
+    def pages(self, path: Path, pf: BudgetPagesFile) -> None:
+        """A budget-pages file: its key, prefecture, years and 款・項 against the reference tables."""
+        src = pf.source
+        self.source(path, src.key, src.prefecture)
+        dept = self.units_by_key.get(src.department)
+        if dept is None or dept.prefecture != src.prefecture:
+            self.errors.append(f"{path}: source.department: {src.department!r} is not a unit of prefecture "
+                               f"{src.prefecture} in data/reference/organizations.yaml")
+        under: dict[str, tuple[str, str]] = {}
+        classification = self.ds.classification
+        for i, page in enumerate(pf.pages):
+            if dept and page.organisation and dept.name_ja not in page.organisation:
+                self.errors.append(f"{path}: pages[{i}].organisation: {page.organisation!r} is not under "
+                                   f"{dept.name_ja}")
+            self.year(path, f"pages[{i}].fiscal_year", page.fiscal_year)
+            c = page.classification
+            if c is None:
+                continue
+            if classification is None or classification.item_of(c["款"], c["項"]) is None:
+                self.errors.append(f"{path}: pages[{i}].classification: 款 {c['款']!r} / 項 {c['項']!r} is not "
+                                   "in data/reference/budget-classification.yaml")
+            if under.setdefault(c["目"], (c["款"], c["項"])) != (c["款"], c["項"]):
+                self.errors.append(f"{path}: pages[{i}].classification: 目 {c['目']!r} sits under "
+                                   f"{under[c['目']]} on another page")
+
+    def figures(self, path: Path, ff: FiguresFile) -> None:
+        self.source(path, ff.source.key, ff.source.prefecture)
         for i, f in enumerate(ff.figures):
-            year_ok(path, f"figures[{i}].fiscal_year", f.fiscal_year)
-    pages = {pf.source.key: pf for _, pf in ds.budget_pages}
-    for path, cf in ds.continuity:
-        pf = pages.get(cf.source.pages_source)
+            self.year(path, f"figures[{i}].fiscal_year", f.fiscal_year)
+
+    def continuity(self, path: Path, cf: ContinuityFile) -> None:
+        """Links between programs of one budget-pages file: both sides and the pages they cite exist."""
+        pf = {p.source.key: p for _, p in self.ds.budget_pages}.get(cf.source.pages_source)
         if pf is None:
-            errors.append(f"{path}: source.pages_source: no budget-pages file has key {cf.source.pages_source!r}")
-            continue
+            self.errors.append(f"{path}: source.pages_source: no budget-pages file has key "
+                               f"{cf.source.pages_source!r}")
+            return
         programs, page_of = {p.key for p in pf.programs}, {p.id: p for p in pf.pages}
         for i, link in enumerate(cf.links):
             for side in ("earlier", "later"):
                 if getattr(link, side) not in programs:
-                    errors.append(f"{path}: links[{i}].{side}: {getattr(link, side)!r} is not a program of "
-                                  f"{cf.source.pages_source}")
+                    self.errors.append(f"{path}: links[{i}].{side}: {getattr(link, side)!r} is not a program of "
+                                       f"{cf.source.pages_source}")
             for fld in ("page", "second_page"):
                 pid = getattr(link, fld)
                 if pid is not None and pid not in page_of:
-                    errors.append(f"{path}: links[{i}].{fld}: no page {pid!r} in {cf.source.pages_source}")
+                    self.errors.append(f"{path}: links[{i}].{fld}: no page {pid!r} in {cf.source.pages_source}")
             shown = page_of.get(link.page)
             if shown is not None and shown.program not in (link.earlier, link.later):
-                errors.append(f"{path}: links[{i}].page: that page is about {shown.program!r}, neither side")
-    for path, cf in ds.counterparts:
-        for fld in ("first_source", "second_source"):
-            if getattr(cf.source, fld) not in keys:
-                errors.append(f"{path}: source.{fld}: no prefectural source has key {getattr(cf.source, fld)!r}")
-    for path, af in ds.alignments:
-        if af.source.prefectural_source not in keys:
-            errors.append(f"{path}: source.prefectural_source: no sheet has key {af.source.prefectural_source!r}")
-    if errors:
-        raise RecordError("\n".join(errors))
-
-
-def _check_pages(path: Path, pf, ds: DataSet, keys: dict[str, Path], codes: set[str], year_ok, errors: list[str]) -> None:
-    """A budget-pages file: its key, prefecture, years and 款・項 against the reference tables."""
-    src = pf.source
-    if src.key in keys:
-        errors.append(f"{path}: source.key {src.key!r} is also used by {keys[src.key]}")
-    keys[src.key] = path
-    if src.prefecture not in codes:
-        errors.append(f"{path}: source.prefecture: unknown JIS code {src.prefecture!r}")
-    dept = {u.key: u for u in ds.all_units()}.get(src.department)
-    if dept is None or dept.prefecture != src.prefecture:
-        errors.append(f"{path}: source.department: {src.department!r} is not a unit of prefecture {src.prefecture} "
-                      "in data/reference/organizations.yaml")
-    under: dict[str, tuple[str, str]] = {}
-    for i, page in enumerate(pf.pages):
-        if dept and page.organisation and dept.name_ja not in page.organisation:
-            errors.append(f"{path}: pages[{i}].organisation: {page.organisation!r} is not under {dept.name_ja}")
-        year_ok(path, f"pages[{i}].fiscal_year", page.fiscal_year)
-        c = page.classification
-        if c is None:
-            continue
-        if ds.classification is None or ds.classification.item_of(c["款"], c["項"]) is None:
-            errors.append(f"{path}: pages[{i}].classification: 款 {c['款']!r} / 項 {c['項']!r} is not in "
-                          "data/reference/budget-classification.yaml")
-        if under.setdefault(c["目"], (c["款"], c["項"])) != (c["款"], c["項"]):
-            errors.append(f"{path}: pages[{i}].classification: 目 {c['目']!r} sits under {under[c['目']]} on another page")
+                self.errors.append(f"{path}: links[{i}].page: that page is about {shown.program!r}, neither side")
