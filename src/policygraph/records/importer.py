@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from policygraph.records.limits import MAX_YAML_CHARS, MAX_YAML_NODES
 from policygraph.records.loader import RecordError, load_model
@@ -142,7 +143,8 @@ def _csv_rows(path: Path) -> Iterator[list[Cell]]:
         text = data.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
-        raise ImportProblem(f"{path}:{line}: not UTF-8 (byte 0x{data[e.start]:02x}); save it as \"CSV UTF-8\"") from None
+        raise ImportProblem(f"{path}:{line}: not UTF-8 (byte 0x{data[e.start]:02x}); "
+                            'save it as "CSV UTF-8"') from None
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         for row in reader:
@@ -152,8 +154,8 @@ def _csv_rows(path: Path) -> Iterator[list[Cell]]:
 
 
 def _xlsx_rows(path: Path) -> Iterator[list[Cell]]:
-    from openpyxl import load_workbook  # only .xlsx needs openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl import load_workbook  # noqa: PLC0415 - only .xlsx needs openpyxl, a slow import
+    from openpyxl.utils.exceptions import InvalidFileException  # noqa: PLC0415
 
     # zip, XML and openpyxl errors all mean the same to the researcher: not a workbook we can read
     unreadable = (OSError, ValueError, KeyError, SyntaxError, zipfile.BadZipFile, InvalidFileException)
@@ -204,90 +206,121 @@ def _xlsx_cell(v: Any) -> Cell:
 def _check(name: str, header: list[str], rows: list[tuple[int, list[Cell]]], prefectures: PrefecturesFile,
            years: FiscalYearsFile) -> tuple[str, list[dict], list[dict]]:
     """Every row through the models; all problems collected, then raised together."""
-    errors: list[str] = []
-    reported: set[tuple[int, str]] = set()
-
-    def err(row: int, column: str, message: str) -> None:
-        if (row, column) not in reported:  # one message per cell: the first is the most specific
-            reported.add((row, column))
-            errors.append(f"{name}:{row}:{column}: {message}")
-
-    header = [h.strip() for h in header]
-    for i, h in enumerate(header):
-        if h and h not in COLUMNS:
-            err(1, h, f"unknown column (the columns are: {', '.join(COLUMNS)})")
-        elif h and h in header[:i]:
-            err(1, h, "duplicate column")
-    for c in COLUMNS:
-        if c not in header and c not in OPTIONAL:
-            err(1, c, "missing column")
-    if errors:
-        raise ImportProblem("\n".join(errors))
+    sheet = _Sheet(name, [h.strip() for h in header], prefectures, years)
+    sheet.check_header()
+    if sheet.errors:
+        raise ImportProblem("\n".join(sheet.errors))
     if not rows:
         raise ImportProblem(f"{name}: a header but no figures")
-
-    codes = {p.code: p.code for p in prefectures.prefectures} | {p.name_ja: p.code for p in prefectures.prefectures}
-    first_code: tuple[str, int] | None = None
-    programs: dict[str, tuple[dict, int]] = {}
-    figures: list[dict] = []
     for n, cells in rows:
-        for i, c in enumerate(cells):
-            if c != "" and (i >= len(header) or not header[i]):
-                err(n, f"column {i + 1}", f"a value ({c!r}) in a column with no header")
-        v: dict[str, Cell] = dict(zip(header, cells))
-        v = {c: v.get(c, "") for c in COLUMNS}
-        if all(x == "" for x in v.values()):
-            continue  # values only in columns without a header: reported above
-        for c, cell in v.items():
-            if isinstance(cell, float):
-                if c == "amount":  # never round: 12.5 may be a typo or a different unit
-                    err(n, c, f"a decimal number ({cell!r}) in the spreadsheet: amounts are whole numbers "
-                              "as printed; fix the cell (or format it as text)")
-                v[c] = str(int(cell)) if cell.is_integer() else str(cell)
-        s: dict[str, str] = {c: str(x) for c, x in v.items()}
-        code = codes.get(s["prefecture"].zfill(2) if s["prefecture"].isdecimal() else s["prefecture"])
-        if not s["prefecture"]:
-            err(n, "prefecture", "empty: this column is required")
-        elif code is None:
-            err(n, "prefecture", f"unknown prefecture {s['prefecture']!r}: give the 2-digit JIS code (27) "
-                                 "or the name as in data/reference/prefectures.yaml (大阪府)")
-        elif first_code is None:
-            first_code = (code, n)
-        elif code != first_code[0]:
-            err(n, "prefecture", f"{s['prefecture']!r} is prefecture {code}, but row {first_code[1]} gives "
-                                 f"{first_code[0]}: one file holds one prefecture's figures")
+        sheet.check_row(n, cells)
+    if sheet.errors:
+        raise ImportProblem("\n".join(sheet.errors))
+    assert sheet.first_code is not None  # every row has a known prefecture, and there is a row
+    order = ("program", "fiscal_year", "stage", "component", "amount", "unit", "label", "url", "title",
+             "accessed", "note")
+    return (sheet.first_code[0], [p for p, _ in sheet.programs.values()],
+            [{f: date.fromisoformat(x[f]) if f == "accessed" else x[f] for f in order if f in x}
+             for x in sheet.figures])
+
+
+class _Sheet:
+    """The rows checked so far: their problems (one message per cell, the first being the most
+    specific), the prefecture of the first row, the programs by key and the figures."""
+
+    def __init__(self, name: str, header: list[str], prefectures: PrefecturesFile, years: FiscalYearsFile):
+        self.name, self.header, self.years = name, header, years
+        self.errors: list[str] = []
+        self.reported: set[tuple[int, str]] = set()
+        self.codes = ({p.code: p.code for p in prefectures.prefectures}
+                      | {p.name_ja: p.code for p in prefectures.prefectures})
+        self.first_code: tuple[str, int] | None = None
+        self.programs: dict[str, tuple[dict, int]] = {}
+        self.figures: list[dict] = []
+
+    def err(self, row: int, column: str, message: str) -> None:
+        if (row, column) not in self.reported:
+            self.reported.add((row, column))
+            self.errors.append(f"{self.name}:{row}:{column}: {message}")
+
+    def check_header(self) -> None:
+        header = self.header
+        for i, h in enumerate(header):
+            if h and h not in COLUMNS:
+                self.err(1, h, f"unknown column (the columns are: {', '.join(COLUMNS)})")
+            elif h and h in header[:i]:
+                self.err(1, h, "duplicate column")
+        for c in COLUMNS:
+            if c not in header and c not in OPTIONAL:
+                self.err(1, c, "missing column")
+
+    def check_row(self, n: int, cells: list[Cell]) -> None:
+        s = self._cells(n, cells)
+        if s is None:
+            return
+        self._prefecture(n, s["prefecture"])
         for c, pattern in (("amount", _AMOUNT), ("accessed", _DAY)):
             if s[c] and not pattern.fullmatch(s[c]):
-                err(n, c, f"{_HINTS[c]} (got {s[c]!r})")
+                self.err(n, c, f"{_HINTS[c]} (got {s[c]!r})")
         if s["program_key"] and not _SLUG.fullmatch(s["program_key"]):
-            err(n, "program_key", f"{_HINTS['program_key']} (got {s['program_key']!r})")
+            self.err(n, "program_key", f"{_HINTS['program_key']} (got {s['program_key']!r})")
         # Empty cells are left out, so a required one is "missing" and component/note take their default.
         program = {f: s[c] for c, f in _PROGRAM_FIELD.items() if s[c]}
         figure = {f: s[c] for c, f in _FIGURE_FIELD.items() if s[c]}
         checked = [_validate(PagesProgram, program, _PROGRAM_FIELD), _validate(Figure, figure, _FIGURE_FIELD)]
         for column, message in (p for _, problems in checked for p in problems):
-            err(n, column, message)
+            self.err(n, column, message)
         fig = checked[1][0]
-        if isinstance(fig, Figure) and not years.first <= fig.fiscal_year <= years.last:
+        if isinstance(fig, Figure) and not self.years.first <= fig.fiscal_year <= self.years.last:
             # the build refuses a year outside the reference range: say so now, on this row
-            err(n, "fiscal_year", f"fiscal year {fig.fiscal_year} is outside {years.first}–{years.last} "
-                                  "(data/reference/fiscal-years.yaml)")
-        if s["program_key"] in programs:
-            seen, row = programs[s["program_key"]]
+            self.err(n, "fiscal_year", f"fiscal year {fig.fiscal_year} is outside {self.years.first}–"
+                                       f"{self.years.last} (data/reference/fiscal-years.yaml)")
+        self._program(n, s["program_key"], program)
+        self.figures.append({**figure, "component": figure.get("component", "project-cost")})
+
+    def _cells(self, n: int, cells: list[Cell]) -> dict[str, str] | None:
+        """The row's cells by column, as text; None for a row with values only where no header is."""
+        for i, c in enumerate(cells):
+            if c != "" and (i >= len(self.header) or not self.header[i]):
+                self.err(n, f"column {i + 1}", f"a value ({c!r}) in a column with no header")
+        given: dict[str, Cell] = dict(zip(self.header, cells, strict=False))
+        v = {c: given.get(c, "") for c in COLUMNS}
+        if all(x == "" for x in v.values()):
+            return None  # values only in columns without a header: reported above
+        text: dict[str, str] = {}
+        for c, cell in v.items():
+            if isinstance(cell, float):
+                if c == "amount":  # never round: 12.5 may be a typo or a different unit
+                    self.err(n, c, f"a decimal number ({cell!r}) in the spreadsheet: amounts are whole numbers "
+                                   "as printed; fix the cell (or format it as text)")
+                text[c] = str(int(cell)) if cell.is_integer() else str(cell)
+            else:
+                text[c] = str(cell)
+        return text
+
+    def _prefecture(self, n: int, given: str) -> None:
+        """One file holds one prefecture's figures: every row names the same one."""
+        code = self.codes.get(given.zfill(2) if given.isdecimal() else given)
+        if not given:
+            self.err(n, "prefecture", "empty: this column is required")
+        elif code is None:
+            self.err(n, "prefecture", f"unknown prefecture {given!r}: give the 2-digit JIS code (27) "
+                                      "or the name as in data/reference/prefectures.yaml (大阪府)")
+        elif self.first_code is None:
+            self.first_code = (code, n)
+        elif code != self.first_code[0]:
+            self.err(n, "prefecture", f"{given!r} is prefecture {code}, but row {self.first_code[1]} gives "
+                                      f"{self.first_code[0]}: one file holds one prefecture's figures")
+
+    def _program(self, n: int, key: str, program: dict[str, str]) -> None:
+        """One key, one name: a program's later rows repeat the names its first row gives."""
+        if key in self.programs:
+            seen, row = self.programs[key]
             for c, f in (("program", "name"), ("program_en", "name_en")):
                 if program.get(f) != seen.get(f):
-                    err(n, c, f"program_key {s['program_key']!r} is {seen.get(f)!r} on row {row}: "
-                              "one key, one name")
-        elif s["program_key"]:
-            programs[s["program_key"]] = (program, n)
-        figures.append({**figure, "component": figure.get("component", "project-cost")})
-    if errors:
-        raise ImportProblem("\n".join(errors))
-    assert first_code is not None  # every row has a known prefecture, and there is a row
-    order = ("program", "fiscal_year", "stage", "component", "amount", "unit", "label", "url", "title",
-             "accessed", "note")
-    return (first_code[0], [p for p, _ in programs.values()],
-            [{f: date.fromisoformat(x[f]) if f == "accessed" else x[f] for f in order if f in x} for x in figures])
+                    self.err(n, c, f"program_key {key!r} is {seen.get(f)!r} on row {row}: one key, one name")
+        elif key:
+            self.programs[key] = (program, n)
 
 
 def _validate(model: type[PagesProgram | Figure], data: dict[str, str],
@@ -301,7 +334,7 @@ def _validate(model: type[PagesProgram | Figure], data: dict[str, str],
                        _message(columns.get(str(x["loc"][0]), ""), x)) for x in e.errors()]
 
 
-def _message(column: str, x: dict) -> str:
+def _message(column: str, x: ErrorDetails) -> str:
     if x["type"] == "missing":
         return "empty: this column is required"
     if x["type"] == "string_pattern_mismatch" and column in _HINTS:
