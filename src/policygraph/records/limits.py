@@ -34,6 +34,7 @@ JSON-LD ~20, and an OWL file declares a dozen short namespace entities (still ac
 from __future__ import annotations
 
 import json
+import pyexpat
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -126,6 +127,13 @@ _TTL_PARTIAL = re.compile(rb"""(?:
 )\Z""", re.VERBOSE)
 
 
+def _always(pattern: re.Pattern[bytes], buf: bytes, pos: int) -> re.Match[bytes]:
+    """The match of a scanning pattern, each of whose parts is optional: it always matches, if only ''."""
+    m = pattern.match(buf, pos)
+    assert m is not None
+    return m
+
+
 class _TurtleScan:
     def __init__(self, path: Path, syntax: str):
         self.path, self.syntax, self.depth, self.lines = path, syntax, 0, 0
@@ -135,7 +143,7 @@ class _TurtleScan:
             buf += b"\n"  # ends a comment on the last line
         pos = 0
         while True:
-            m = _TTL_STEP.match(buf, pos)
+            m = _always(_TTL_STEP, buf, pos)
             pos = m.end()
             if m.lastgroup == "open":
                 self.depth += 1
@@ -197,7 +205,7 @@ class _JsonScan:
         pos = 0
         while True:
             in_context = bool(self.kinds) and self.kinds[-1] == _CONTEXT
-            m = (_JSON_STEP_CTX if in_context else _JSON_STEP).match(buf, pos)
+            m = _always(_JSON_STEP_CTX if in_context else _JSON_STEP, buf, pos)
             pos = m.end()
             group = m.lastgroup
             if group == "open":
@@ -215,7 +223,7 @@ class _JsonScan:
                                          f"each other can crash the parser; limit in policygraph/input_limits.py)")
             elif group == "str":
                 if len(m.group("str")) <= 64 and _decode(m.group("str")) == "@context":
-                    after = _AFTER_KEY.match(buf, pos)
+                    after = _always(_AFTER_KEY, buf, pos)
                     if after.end() == len(buf) and not final:
                         pos = m.start("str")  # the key's value is in the next chunk
                         break
@@ -272,70 +280,80 @@ def _check_xml(path: Path, fh: BinaryIO, size: int) -> None:
     and entity expansion within the budget: each declared entity is counted once expanded (pyoxigraph
     expands each when declared) and once per reference after the DTD, counted in the raw bytes before
     expat reads them (a reference cut by a chunk's end is carried into the next)."""
-    import pyexpat
+    check = _XmlCheck(path, size)
+    try:
+        check.read(fh)
+    except pyexpat.ExpatError as e:
+        if pyexpat.errors.messages[e.code].startswith("limit on input amplification"):
+            raise check.too_far("too far for expat's own limit") from None
+        raise InputFileError(f"{path}:{e.lineno}: not valid RDF/XML: not well-formed XML "
+                             f"(column {e.offset + 1}: {pyexpat.errors.messages[e.code]})") from None
 
-    parser = pyexpat.ParserCreate(encoding="utf-8")
-    budget = max(ENTITY_BUDGET, size)
-    state = {"depth": 0, "spent": 0, "body": -1}
-    values: dict[str, str | None] = {}
-    sizes: dict[bytes, int] = {}
 
-    def too_far(what: str) -> InputFileError:
-        return InputFileError(f"{path}: XML entities expand {what}: refused (a 'billion laughs' file? "
+class _XmlCheck:
+    """expat's handlers for _check_xml: element depth, the entities declared, the bytes they expand to."""
+
+    def __init__(self, path: Path, size: int):
+        self.path = path
+        self.parser = pyexpat.ParserCreate(encoding="utf-8")
+        self.budget = max(ENTITY_BUDGET, size)
+        self.depth, self.spent, self.body = 0, 0, -1  # body: byte offset where the DTD ended (-1: not yet)
+        self.values: dict[str, str | None] = {}
+        self.sizes: dict[bytes, int] = {}
+        p = self.parser
+        p.StartElementHandler, p.EndElementHandler = self._start, self._end
+        p.EntityDeclHandler, p.EndDoctypeDeclHandler = self._entity, self._end_doctype
+
+    def read(self, fh: BinaryIO) -> None:
+        offset, tail = 0, b""
+        while chunk := fh.read(CHUNK):
+            in_body = self.body >= 0
+            if in_body:  # count before expat expands them
+                tail = self._count(tail + chunk)
+            self.parser.Parse(chunk, False)
+            if not in_body and self.body >= 0:  # the DTD ended in this chunk: count the rest of it
+                tail = self._count(chunk[max(0, self.body - offset):])
+            offset += len(chunk)
+        self.parser.Parse(b"", True)
+
+    def too_far(self, what: str) -> InputFileError:
+        return InputFileError(f"{self.path}: XML entities expand {what}: refused (a 'billion laughs' file? "
                               f"limit in policygraph/input_limits.py)")
 
-    def start(name, attrs):
-        state["depth"] += 1
-        if state["depth"] > MAX_XML_DEPTH:
-            raise _too_deep(path, parser.CurrentLineNumber, "XML elements", MAX_XML_DEPTH)
+    def _start(self, name: str, attrs: object) -> None:
+        self.depth += 1
+        if self.depth > MAX_XML_DEPTH:
+            raise _too_deep(self.path, self.parser.CurrentLineNumber, "XML elements", MAX_XML_DEPTH)
 
-    def end(name):
-        state["depth"] -= 1
+    def _end(self, name: str) -> None:
+        self.depth -= 1
 
-    def entity(name, is_parameter, value, *_):
+    def _entity(self, name: str, is_parameter: bool, value: str | None, *_: object) -> None:
         if not is_parameter:
-            values[name] = value  # None: an external entity, which pyoxigraph refuses
+            self.values[name] = value  # None: an external entity, which pyoxigraph refuses
 
-    def end_doctype():
-        for name, n in _entity_sizes(path, values, budget + 1).items():
+    def _end_doctype(self) -> None:
+        for name, n in _entity_sizes(self.path, self.values, self.budget + 1).items():
             if n > MAX_ENTITY_BYTES:
-                raise too_far(f"to more than {MAX_ENTITY_BYTES:,} bytes in entity {name!r}")
-            sizes[name.encode()] = n
-        spend(sum(sizes.values()))
-        state["body"] = parser.CurrentByteIndex
+                raise self.too_far(f"to more than {MAX_ENTITY_BYTES:,} bytes in entity {name!r}")
+            self.sizes[name.encode()] = n
+        self._spend(sum(self.sizes.values()))
+        self.body = self.parser.CurrentByteIndex
 
-    def spend(n: int) -> None:
-        state["spent"] += n
-        if state["spent"] > budget:
-            raise too_far(f"to more than {budget:,} bytes in all")
+    def _spend(self, n: int) -> None:
+        self.spent += n
+        if self.spent > self.budget:
+            raise self.too_far(f"to more than {self.budget:,} bytes in all")
 
-    def count(data: bytes) -> bytes:
+    def _count(self, data: bytes) -> bytes:
         """Spend the references in ``data`` but for one cut at its end, which is returned. (A name
         over 1 KB cut by a chunk's end goes uncounted: at most 64 KiB per 1 MiB chunk.)"""
         amp = data.rfind(b"&")
         cut = amp if amp >= 0 and data.find(b";", amp) < 0 and len(data) - amp < 1024 else len(data)
-        if sizes:
-            spend(sum(sizes.get(name, 0) * n for name, n in Counter(_REF.findall(data, 0, cut)).items()))
+        if self.sizes:
+            found = Counter(_REF.findall(data, 0, cut))
+            self._spend(sum(self.sizes.get(name, 0) * n for name, n in found.items()))
         return data[cut:]
-
-    parser.StartElementHandler, parser.EndElementHandler = start, end
-    parser.EntityDeclHandler, parser.EndDoctypeDeclHandler = entity, end_doctype
-    offset, tail = 0, b""
-    try:
-        while chunk := fh.read(CHUNK):
-            in_body = state["body"] >= 0
-            if in_body:  # count before expat expands them
-                tail = count(tail + chunk)
-            parser.Parse(chunk, False)
-            if not in_body and state["body"] >= 0:  # the DTD ended in this chunk: count the rest of it
-                tail = count(chunk[max(0, state["body"] - offset):])
-            offset += len(chunk)
-        parser.Parse(b"", True)
-    except pyexpat.ExpatError as e:
-        if pyexpat.errors.messages[e.code].startswith("limit on input amplification"):
-            raise too_far("too far for expat's own limit") from None
-        raise InputFileError(f"{path}:{e.lineno}: not valid RDF/XML: not well-formed XML "
-                             f"(column {e.offset + 1}: {pyexpat.errors.messages[e.code]})") from None
 
 
 # ------------------------------------------------------------------ YAML
@@ -357,22 +375,30 @@ def check_yaml_text(path: Path, text: str, loader: type = yaml.SafeLoader) -> No
                 raise _too_deep(path, line, "YAML", MAX_YAML_DEPTH)
             stack.append([ev.anchor, 1])
             continue
-        if isinstance(ev, yaml.CollectionEndEvent):
-            anchor, n = stack.pop()
-            if anchor:
-                sizes[anchor] = n
-        elif isinstance(ev, yaml.ScalarEvent):
-            n = 1
-            if ev.anchor:
-                sizes[ev.anchor] = 1
-        elif isinstance(ev, yaml.AliasEvent):
-            if any(frame[0] == ev.anchor for frame in stack):
-                raise InputFileError(f"{path}:{line}: YAML alias *{ev.anchor} is inside its own anchor: refused")
-            n = sizes.get(ev.anchor, 1)
-        else:
+        if isinstance(ev, yaml.AliasEvent) and any(frame[0] == ev.anchor for frame in stack):
+            raise InputFileError(f"{path}:{line}: YAML alias *{ev.anchor} is inside its own anchor: refused")
+        n = _yaml_nodes(ev, stack, sizes)
+        if n is None:
             continue
         if stack:
             stack[-1][1] += n
             if stack[-1][1] > MAX_YAML_NODES:
                 raise InputFileError(f"{path}:{line}: YAML aliases expand to more than {MAX_YAML_NODES:,} nodes: "
                                      f"refused (a 'billion laughs' file? limit in policygraph/input_limits.py)")
+
+
+def _yaml_nodes(ev: yaml.Event, stack: list[list], sizes: dict[str, int]) -> int | None:
+    """The nodes an event adds to its collection (None: not a node); a closed collection's or a
+    scalar's anchor is recorded with its size."""
+    if isinstance(ev, yaml.CollectionEndEvent):
+        anchor, n = stack.pop()
+        if anchor:
+            sizes[anchor] = n
+        return int(n)
+    if isinstance(ev, yaml.ScalarEvent):
+        if ev.anchor:
+            sizes[ev.anchor] = 1
+        return 1
+    if isinstance(ev, yaml.AliasEvent):
+        return sizes.get(ev.anchor or "", 1)
+    return None
