@@ -63,7 +63,7 @@ def _name(store: ox.Store, node) -> str:
     """Label a program for a message: 中小企業経営支援関連事業費 <…/prefectural-project/20/070201>."""
     # node comes from the store, so it is a well-formed IRI and safe to write into the query
     query = _PREFIX + f"SELECT ?l WHERE {{ <{node.value}> rdfs:label ?l FILTER(lang(?l) = 'ja') }}"
-    labels = [s["l"].value for s in store.query(query, use_default_graph_as_union=True)]
+    labels = [s["l"].value for s in _select(store, query)]
     return f"{labels[0] if labels else ''} <{node.value}>".strip()
 
 
@@ -75,18 +75,26 @@ def _code(term) -> str:
     return term.value.rsplit("/", 1)[-1]
 
 
+def _select(store: ox.Store, query: str) -> ox.QuerySolutions:
+    """The rows of a SELECT over the union of the graphs."""
+    rows = store.query(query, use_default_graph_as_union=True)
+    assert isinstance(rows, ox.QuerySolutions)
+    return rows
+
+
 def budget_problems(store: ox.Store) -> list[str]:
     """Every cross-check failure, one readable line each (empty when the budgets are consistent)."""
     out = []
-    for r in store.query(COMPONENT_SUMS, use_default_graph_as_union=True):
+    for r in _select(store, COMPONENT_SUMS):
         out.append(f"{_name(store, r['parent'])}: {_year(r['year'])} {_code(r['stage'])} ({_code(r['funding'])}): "
-                   f"its {r['parts'].value} parts add up to {_num(r['sum']):,} 千円 but its total is {_num(r['total']):,} 千円")
-    for r in store.query(CURRENT_BUDGET, use_default_graph_as_union=True):
+                   f"its {r['parts'].value} parts add up to {_num(r['sum']):,} 千円 but its total is "
+                   f"{_num(r['total']):,} 千円")
+    for r in _select(store, CURRENT_BUDGET):
         parts = _num(r["carried"]) + _num(r["initial"]) + _num(r["supplementary"])
         out.append(f"{_name(store, r['program'])}: {_year(r['year'])} current ({_code(r['funding'])}): "
-                   f"前年度繰越 {_num(r['carried']):,} + 当初 {_num(r['initial']):,} + 補正 {_num(r['supplementary']):,} "
-                   f"= {parts:,} but 予算現額 is {_num(r['current']):,}")
-    for r in store.query(GENERAL_REVENUE, use_default_graph_as_union=True):
+                   f"前年度繰越 {_num(r['carried']):,} + 当初 {_num(r['initial']):,} + "
+                   f"補正 {_num(r['supplementary']):,} = {parts:,} but 予算現額 is {_num(r['current']):,}")
+    for r in _select(store, GENERAL_REVENUE):
         out.append(f"{_name(store, r['program'])}: {_year(r['year'])} {_code(r['stage'])}: "
                    f"うち一般財源 {_num(r['part']):,} exceeds the total {_num(r['total']):,}")
     return sorted(out)

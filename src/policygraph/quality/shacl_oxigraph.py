@@ -30,7 +30,7 @@ from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 from rdflib.plugins.sparql.algebra import translateQuery
 from rdflib.plugins.sparql.parser import parseQuery
 from rdflib.plugins.sparql.parserutils import CompValue
-from rdflib.term import Variable
+from rdflib.term import Node, Variable
 
 
 class UnsupportedShape(ValueError):
@@ -199,10 +199,13 @@ def _path(shapes: Graph, shape) -> URIRef | None:
     paths = list(shapes.objects(shape, SH.path))
     if len(paths) > 1:
         raise UnsupportedShape(shapes, shape, "more than one sh:path")
-    if paths and not isinstance(paths[0], URIRef):
+    if not paths:
+        return None
+    path = paths[0]
+    if not isinstance(path, URIRef):
         raise UnsupportedShape(shapes, shape, "a sh:path that is not a single property IRI "
                                               "(inverse, sequence, alternative and * + ? paths)")
-    return paths[0] if paths else None
+    return path
 
 
 def _prefixes(shapes: Graph, node) -> dict[str, str]:
@@ -269,7 +272,7 @@ def _mentions(x, var: Variable) -> bool:
     return False
 
 
-def _certain(node) -> set[Variable]:
+def _certain(node) -> set[Variable]:  # noqa: PLR0911 - one return per algebra operator
     """Variables bound in every solution of an algebra pattern (an under-estimate)."""
     name = node.name
     if name == "BGP":
@@ -330,13 +333,13 @@ def _check_joinable(shapes, constraint, select: str, prefixes: dict[str, str]) -
 @dataclass(frozen=True)
 class Check:
     """One constraint of one shape, as one SELECT over the whole graph."""
-    shape: object                   # the shape node in the shapes graph (an IRI or a blank node)
+    shape: Node                     # the shape node in the shapes graph (an IRI or a blank node)
     component: URIRef
     query: str
     path: URIRef | None
     severity: URIRef
     messages: tuple[Literal, ...]
-    constraint: object = None       # the sh:sparql node, for SPARQL-based constraints
+    constraint: Node | None = None  # the sh:sparql node, for SPARQL-based constraints
 
 
 def _focus(patterns: list[Sparql]) -> Sparql:
@@ -359,8 +362,9 @@ def _value_query(focus: str, path: URIRef | None, ok: str) -> str:
     return f"SELECT DISTINCT ?this ?value WHERE {{ {focus} {values} FILTER (!{ok}) }}"
 
 
-def _count_query(focus: str, path: URIRef, op: str, n: int, condition: str = "true") -> str:
-    """Focus nodes with fewer ("<") or more (">") than ``n`` values satisfying ``condition``.
+def _count_query(focus: str, path: URIRef | None, op: str, n: int, condition: str = "true") -> str:
+    """Focus nodes with fewer ("<") or more (">") than ``n`` values satisfying ``condition`` (on a
+    property shape: _require refuses counts on a node shape, which has no path).
 
     The common cases, at least one and at most one, avoid GROUP BY: two to three times faster."""
     values = f"?this {_term(path)} ?value FILTER ({condition})"
@@ -455,7 +459,7 @@ def compile_shapes(shapes: Graph) -> list[Check]:
 
 # ------------------------------------------------------------------ running the checks
 
-def _rdflib(term):
+def _rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
     if isinstance(term, ox.NamedNode):
         return URIRef(term.value)
     if isinstance(term, ox.BlankNode):
@@ -480,14 +484,15 @@ def _fill(template: Literal, bindings: dict) -> Literal:
 
 @dataclass(frozen=True)
 class Violation:
-    focus: object
-    path: object
-    value: object
+    focus: Node
+    path: Node | None
+    value: Node | None
     messages: tuple[Literal, ...]
 
 
 def _violations(store: ox.Store, check: Check, node_shape: bool) -> Iterator[Violation]:
     solutions = store.query(check.query, use_default_graph_as_union=True)
+    assert isinstance(solutions, ox.QuerySolutions)  # every check is a SELECT
     names = [v.value for v in solutions.variables]
     seen = set()
     for row in solutions:

@@ -141,7 +141,7 @@ def _report(conforms: bool, report: Graph, shapes: Graph, label: Callable[[objec
         value = report.value(res, SH.value)
         results.append(Result(
             shape=_shape_name(report, shapes, report.value(res, SH.sourceShape)),
-            focus=_short(focus), focus_label=label(focus),
+            focus=_short(focus) or "(no focus node)", focus_label=label(focus),
             path=_short(report.value(res, SH.resultPath)),
             value=(str(value) if isinstance(value, Literal) else _short(value)),
             severity=str(report.value(res, SH.resultSeverity)).rsplit("#", 1)[-1],
@@ -162,7 +162,7 @@ def _restore_languages(report: Graph, shapes: Graph) -> None:
     """pyshacl drops the language tag of a SPARQL constraint's sh:message when it fills in the {?var}
     placeholders: give each message back the tag of the one template it was made from."""
     for res, constraint in list(report.subject_objects(SH.sourceConstraint)):
-        templates = [m for m in shapes.objects(constraint, SH.message) if getattr(m, "language", None)]
+        templates = [m for m in shapes.objects(constraint, SH.message) if isinstance(m, Literal) and m.language]
         for m in list(report.objects(res, SH.resultMessage)):
             languages = {t.language for t in templates if _template_pattern(t).fullmatch(str(m))}
             if isinstance(m, Literal) and not m.language and len(languages) == 1:

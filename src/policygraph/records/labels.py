@@ -9,6 +9,7 @@ it does not know is an error naming the text, never a guess.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -54,10 +55,8 @@ def _prefix_year(prefix: str, page_year: int) -> int:
         # A bare era year (31年度): the era whose year lies next to the page's own year.
         candidates = []
         for era in ("平成", "令和"):
-            try:
+            with contextlib.suppress(FiscalYearError):  # not a year of this era
                 candidates.append(parse_fiscal_year(era + prefix))
-            except FiscalYearError:
-                pass
         near = [y for y in candidates if abs(y - page_year) <= 1]
         if len(near) != 1:
             raise LabelError(f"cannot tell which era {prefix!r} is on a page of fiscal year {page_year}")
@@ -185,7 +184,8 @@ class Assessment:
     stage: str | None        # assessed (計上額) or held (保留額)
 
 
-_ASSESS = re.compile(r"^(一般事業|政策戦略|課長|部長|知事)査定:(一部計上|計上|ゼロ|保留)(?:(計上額|保留額):([\d,]+)千円)?$")
+_ASSESS = re.compile(r"^(一般事業|政策戦略|課長|部長|知事)査定:(一部計上|計上|ゼロ|保留)"
+                     r"(?:(計上額|保留額):([\d,]+)千円)?$")
 
 
 def read_assessment(printed: str) -> Assessment:

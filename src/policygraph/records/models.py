@@ -494,7 +494,7 @@ class BudgetPage(Record):
             if len(row.values) > len(self.columns):
                 raise ValueError(f"rows[{i}]: {len(row.values)} values for {len(self.columns)} columns")
             bl.read_row_label(row.label, self.fiscal_year)
-            for c, v in zip(self.columns, row.values):
+            for c, v in zip(self.columns, row.values, strict=False):  # a row may leave its last cells empty
                 (bl.read_amount if bl.column_kind(c)[0] == "component" else bl.read_persons)(v)
         if self.request:
             bl.read_request_line(self.request)

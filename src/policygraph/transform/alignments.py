@@ -13,7 +13,13 @@ from policygraph.records.loader import DataSet, RecordError
 from policygraph.transform.national import program_iri
 from policygraph.transform.pages import program_iri as pages_program_iri
 from policygraph.transform.sheet import initiative_iri, sub_project_iri
-from policygraph.records.models import AlignmentsFile, ContinuityFile, CounterpartsFile
+from policygraph.records.models import (
+    AlignmentsFile,
+    BudgetPagesFile,
+    ContinuityFile,
+    CounterpartsFile,
+    FiguresFile,
+)
 
 
 def _curated_document(src, w: Writer) -> tuple[URIRef, URIRef]:
@@ -47,6 +53,7 @@ def write_alignments(af: AlignmentsFile, path, ds: DataSet, w: Writer, known: se
             local = sub_project_iri(pref, key, parts[0]) if len(parts) == 1 else initiative_iri(pref, key, *parts)
             place = ids.source_section(sheet.source.key, "sub-projects/" + "/".join(str(p) for p in parts))
         else:
+            assert pages is not None  # checked above: the source is a sheet or a page set
             local = pages_program_iri(pages.source.prefecture, a.prefectural)
             place = ids.source_document(pages.source.key)
         for side, name in ((nat, "national"), (local, "prefectural")):
@@ -105,7 +112,8 @@ def _program_of(ds: DataSet, source_key: str, ref: str) -> tuple[URIRef, URIRef]
         pref, key = sheet.source.prefecture, sheet.project.key
         node = sub_project_iri(pref, key, parts[0]) if len(parts) == 1 else initiative_iri(pref, key, *parts)
         return node, ids.source_section(source_key, "sub-projects/" + ref)
-    pages = next((p for _, p in (*ds.budget_pages, *ds.figures) if p.source.key == source_key), None)
+    listed: list[BudgetPagesFile | FiguresFile] = [p for _, p in ds.budget_pages] + [f for _, f in ds.figures]
+    pages = next((p for p in listed if p.source.key == source_key), None)
     if pages is None:
         raise RecordError(f"no source with key {source_key!r}")
     return pages_program_iri(pages.source.prefecture, ref), ids.source_document(source_key)
