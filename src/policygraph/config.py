@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from policygraph.build.dataset import project_root
 from policygraph.store.embedded import WorkerLimits
-from policygraph.web.app import Settings
+from policygraph.web.settings import Settings
 
 ENV_PREFIX = "POLICYGRAPH_"
 ROOT_HELP = "project directory holding data/, ontology/, shapes/ (default: $POLICYGRAPH_HOME, else this checkout)"
