@@ -12,13 +12,15 @@ Never writes into data/: the files are benchmark inputs, not facts.
 from __future__ import annotations
 
 import argparse
+import functools
 import random
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from policygraph.build.progress import Progress  # noqa: E402
+from policygraph.build.dataset import build_dataset
+from policygraph.build.progress import Progress
 
 ID = "https://w3id.org/policygraph/id/"
 PG = "https://w3id.org/policygraph/def#"
@@ -42,13 +44,12 @@ def parse_size(text: str) -> int:
     return int(float(text.rstrip("km")) * mult)
 
 
-def national_programs() -> list[str]:
+@functools.cache  # a build takes seconds and its programs do not change between calls in one process
+def national_programs() -> tuple[str, ...]:
     """The real national plan's program IRIs (alignment targets), read from the shipped build."""
-    from policygraph.build.dataset import build_dataset
-
     store = build_dataset(check=False).store
     query = f"SELECT ?p WHERE {{ ?p a <{PG}NationalProgram> }} ORDER BY ?p"
-    return [r["p"].value for r in store.query(query, use_default_graph_as_union=True)]
+    return tuple(r["p"].value for r in store.query(query, use_default_graph_as_union=True))
 
 
 class Writer:
@@ -102,7 +103,7 @@ def _obs(w: Writer, program: str, year: int, stage: str, amount: int, dataset: s
     w.q(o, PROV, section)
 
 
-def _prefecture(w: Writer, rng: random.Random, code: str, projects: int, nationals: list[str],
+def _prefecture(w: Writer, rng: random.Random, code: str, projects: int, nationals: tuple[str, ...],
                 years: int, n_subs: int, n_inits: int) -> None:
     pref = f"<{ID}prefecture/{code}>"
     key = f"synthetic-{code}"
