@@ -6,6 +6,7 @@ import csv
 import io
 import shutil
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,16 +27,15 @@ SHEETS = [FIXTURES / "synthetic-13-990101-2025.yaml", FIXTURES / "synthetic-27-8
 ALIGNMENTS = [FIXTURES / "synthetic-alignments-13.yaml", FIXTURES / "synthetic-alignments-27.yaml"]
 
 
-def _client(build, tmp_path_factory, queries):
-    out = tmp_path_factory.mktemp("nq") / "dist"
-    write_dumps(build, out)
-    engine = EmbeddedEngine(StoreSource(out / "policygraph.nq"), workers=1)
+def _client(dumps: Path, queries):
+    engine = EmbeddedEngine(StoreSource(dumps / "policygraph.nq"), workers=1)
     return engine, TestClient(create_app(engine, Settings(query_timeout=10), queries))
 
 
 @pytest.fixture(scope="module")
-def client(build, tmp_path_factory):
-    engine, c = _client(build, tmp_path_factory, {**QUERIES, **load_queries(FIXTURES / "queries")})
+def client(dist):
+    """The shipped data, from the session's dumps."""
+    engine, c = _client(dist, {**QUERIES, **load_queries(FIXTURES / "queries")})
     yield c
     engine.close()
 
@@ -44,7 +44,9 @@ def client(build, tmp_path_factory):
 def multi(tmp_path_factory):
     """Nagano plus two synthetic prefectures (13, 27) with their own alignments."""
     b = build_dataset(ROOT, ExtraInputs(sheets=tuple(SHEETS), alignments=tuple(ALIGNMENTS)))
-    engine, c = _client(b, tmp_path_factory, QUERIES)
+    out = tmp_path_factory.mktemp("nq") / "dist"
+    write_dumps(b, out)
+    engine, c = _client(out, QUERIES)
     yield c
     engine.close()
 
