@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import click
 from pydantic.fields import FieldInfo
@@ -75,8 +75,9 @@ def config_option(flag: str, name: str, info: FieldInfo) -> Callable[[Callable[.
     The option's default is None (not given), so the environment and then the setting's default apply."""
     extra = cli_details(info)
     shown = extra.get("shown") or (f"{info.default:g}" if isinstance(info.default, float) else info.default)
-    many = getattr(info.annotation, "__origin__", None) is tuple
-    kind = info.annotation if info.annotation in (int, float) else str
+    many = get_origin(info.annotation) is tuple
+    kinds = {info.annotation, *get_args(info.annotation)}  # int | None: int
+    kind = int if int in kinds else float if float in kinds else str
     return click.option(flag, name, type=kind, multiple=many, default=None, metavar=extra.get("metavar"),
                         help=f"{info.description} (default: {shown})")
 
