@@ -16,7 +16,9 @@ import functools
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from policygraph.build.dataset import build_dataset
@@ -79,7 +81,7 @@ def generate(target: int, out: Path, seed: int = 1, progress: bool = True) -> in
         for pref in range(1, 48):
             code = f"{pref:02d}"
             w = Writer(fh, f"https://w3id.org/policygraph/graph/source/synthetic-{code}")
-            _prefecture(w, rng, code, per_pref, nationals, *shape)
+            _prefecture(Prefecture(w, rng, code, nationals, Shape(*shape)), per_pref)
             total += w.n
             bar.update(pref, total, note=f"{pref}/47 prefectures")
     bar.finish(total)
@@ -87,126 +89,176 @@ def generate(target: int, out: Path, seed: int = 1, progress: bool = True) -> in
     return total
 
 
-def _obs(w: Writer, program: str, year: int, stage: str, amount: int, dataset: str, section: str, funding="all") -> None:
-    o = f"<{program[1:-1].replace(ID, ID + 'budget/')}/{year}/{stage}/{funding}>"
+class Shape(NamedTuple):
+    years: int          # fiscal years with budgets, per project
+    sub_projects: int   # per project
+    initiatives: int    # per sub-project
+
+
+@dataclass
+class Prefecture:
+    """What every resource of one synthetic prefecture is written with."""
+
+    w: Writer
+    rng: random.Random
+    code: str
+    nationals: tuple[str, ...]
+    shape: Shape
+
+    def __post_init__(self) -> None:
+        key = f"synthetic-{self.code}"
+        self.pref = f"<{ID}prefecture/{self.code}>"
+        self.doc = f"<{ID}source/{key}>"
+        self.section = f"<{ID}source/{key}/section/all>"
+        self.dataset = f"<{ID}dataset/budget/{key}>"
+        self.unit = f"<{ID}organization/{self.code}/synthetic-ka>"
+        self.plan = f"<{ID}prefectural-plan/{self.code}/synthetic>"
+
+
+class Part(NamedTuple):
+    node: str
+    cls: str            # SubProject or Initiative
+    label: str
+    notation: str
+
+
+def _obs(p: Prefecture, program: str, year: int, stage: str, amount: int) -> None:
+    w = p.w
+    o = f"<{program[1:-1].replace(ID, ID + 'budget/')}/{year}/{stage}/all>"
     w.q(o, RDF_TYPE, f"<{PG}BudgetObservation>")
     w.q(o, RDF_TYPE, f"<{QB}Observation>")
-    w.q(o, f"<{QB}dataSet>", dataset)
+    w.q(o, f"<{QB}dataSet>", p.dataset)
     w.q(o, f"<{PG}program>", program)
     w.q(o, f"<{PG}fiscalYear>", f"<{ID}fiscal-year/{year}>")
     w.q(o, f"<{PG}budgetStage>", f"<{ID}code/budget-stage/{stage}>")
-    w.q(o, f"<{PG}fundingSource>", f"<{ID}code/funding-source/{funding}>")
+    w.q(o, f"<{PG}fundingSource>", f"<{ID}code/funding-source/all>")
     w.q(o, f"<{PG}costComponent>", f"<{ID}code/cost-component/project-cost>")
     w.q(o, f"<{PG}amount>", f'"{amount}.0"{DEC}')
     w.q(o, f"<{PG}unitOfMeasure>", f"<{ID}code/unit/thousand-yen>")
     w.q(o, f"<{PG}currency>", '"JPY"')
-    w.q(o, PROV, section)
+    w.q(o, PROV, p.section)
 
 
-def _prefecture(w: Writer, rng: random.Random, code: str, projects: int, nationals: tuple[str, ...],
-                years: int, n_subs: int, n_inits: int) -> None:
-    pref = f"<{ID}prefecture/{code}>"
-    key = f"synthetic-{code}"
-    doc = f"<{ID}source/{key}>"
-    w.q(doc, RDF_TYPE, f"<{PG}SourceDocument>")
-    w.q(doc, LABEL, lit(f"合成データ {code}"))
-    w.q(doc, f"<{DCT}title>", lit(f"合成データ {code}"))
-    section = f"<{ID}source/{key}/section/all>"
-    w.q(section, RDF_TYPE, f"<{PG}SourceSection>")
-    w.q(section, f"<{DCT}isPartOf>", doc)
-    w.q(section, f"<{PG}sectionPath>", '"synthetic"')
-    dataset = f"<{ID}dataset/budget/{key}>"
-    w.q(dataset, RDF_TYPE, f"<{QB}DataSet>")
-    w.q(dataset, f"<{QB}structure>", f"<{PG}BudgetStructure>")
-    unit = f"<{ID}organization/{code}/synthetic-ka>"
-    w.q(unit, RDF_TYPE, "<http://www.w3.org/ns/org#OrganizationalUnit>")
-    w.q(unit, LABEL, lit("合成課"))
-    w.q(unit, "<http://www.w3.org/ns/org#unitOf>", pref)
-    plan = f"<{ID}prefectural-plan/{code}/synthetic>"
-    w.q(plan, RDF_TYPE, f"<{PG}SupportPlan>")
-    w.q(plan, RDF_TYPE, f"<{SKOS}ConceptScheme>")
-    w.q(plan, LABEL, lit("合成総合計画"))
+def _prefecture(p: Prefecture, projects: int) -> None:
+    areas = _prefecture_resources(p)
+    for n in range(1, projects + 1):
+        assert n < 10_000, "project numbers have room for 9,999 projects a prefecture"
+        _project(p, n, areas)
+
+
+def _prefecture_resources(p: Prefecture) -> list[str]:
+    """Source document and section, budget data set, unit, plan with two policy areas and goals."""
+    w = p.w
+    w.q(p.doc, RDF_TYPE, f"<{PG}SourceDocument>")
+    w.q(p.doc, LABEL, lit(f"合成データ {p.code}"))
+    w.q(p.doc, f"<{DCT}title>", lit(f"合成データ {p.code}"))
+    w.q(p.section, RDF_TYPE, f"<{PG}SourceSection>")
+    w.q(p.section, f"<{DCT}isPartOf>", p.doc)
+    w.q(p.section, f"<{PG}sectionPath>", '"synthetic"')
+    w.q(p.dataset, RDF_TYPE, f"<{QB}DataSet>")
+    w.q(p.dataset, f"<{QB}structure>", f"<{PG}BudgetStructure>")
+    w.q(p.unit, RDF_TYPE, "<http://www.w3.org/ns/org#OrganizationalUnit>")
+    w.q(p.unit, LABEL, lit("合成課"))
+    w.q(p.unit, "<http://www.w3.org/ns/org#unitOf>", p.pref)
+    w.q(p.plan, RDF_TYPE, f"<{PG}SupportPlan>")
+    w.q(p.plan, RDF_TYPE, f"<{SKOS}ConceptScheme>")
+    w.q(p.plan, LABEL, lit("合成総合計画"))
     areas = []
     for a in (1, 2):
-        area = f"<{ID}policy-area/{code}/synthetic/{a}>"
+        area = f"<{ID}policy-area/{p.code}/synthetic/{a}>"
         areas.append(area)
         w.q(area, RDF_TYPE, f"<{PG}PolicyArea>")
         w.q(area, LABEL, lit(f"施策分野{a}"))
         w.q(area, f"<{SKOS}notation>", f'"{a}"')
-        w.q(area, f"<{SKOS}inScheme>", plan)
-        goal = f"<{ID}plan-goal/{code}/synthetic/{a}>"
+        w.q(area, f"<{SKOS}inScheme>", p.plan)
+        goal = f"<{ID}plan-goal/{p.code}/synthetic/{a}>"
         w.q(goal, RDF_TYPE, f"<{PG}PlanGoal>")
         w.q(goal, LABEL, lit(f"達成目標{a}"))
         w.q(goal, f"<{PG}policyArea>", area)
-        w.q(goal, f"<{SKOS}inScheme>", plan)
-        w.q(goal, PROV, section)
-        _indicator(w, goal, 2025, "target", rng.randint(1, 100), section)
-    for n in range(1, projects + 1):
-        assert n < 10_000, "project numbers have room for 9,999 projects a prefecture"
-        number = f"9{n // 1000 % 10} {n // 100 % 10}{n // 10 % 10} {n % 10}0"  # 款項目 "NN NN NN", as the shapes want
-        proj_key = number.replace(" ", "")
-        project = f"<{ID}prefectural-project/{code}/{proj_key}>"
-        w.q(project, RDF_TYPE, f"<{PG}PrefecturalProject>")
-        w.q(project, LABEL, lit(f"合成事業{n}"))
-        w.q(project, LABEL, lit(f"Synthetic project {n}", "en"))
-        w.q(project, f"<{PG}projectNumber>", f'"{number}"')
-        w.q(project, f"<{PG}prefecture>", pref)
-        w.q(project, f"<{PG}managedBy>", unit)
-        w.q(project, f"<{PG}contributesTo>", rng.choice(areas))
-        w.q(project, PROV, section)
-        subs = []
-        for s in range(1, n_subs + 1):
-            sub = f"<{ID}sub-project/{code}/{proj_key}/{s}>"
-            subs.append(sub)
-            _part(w, sub, "SubProject", f"合成細事業{n}-{s}", str(s), pref, project, section)
-            w.q(sub, f"<{PG}alignedWith>", f"<{rng.choice(nationals)}>")
-            for i in range(1, n_inits + 1):
-                ini = f"<{ID}initiative/{code}/{proj_key}/{s}/{i}>"
-                _part(w, ini, "Initiative", f"合成取組{n}-{s}-{i}", f"{s}-{i}", pref, sub, section)
-                w.q(ini, f"<{PG}deliveryMethod>", f"<{ID}code/delivery-method/{rng.choice(['subsidy', 'commission', 'direct', 'contribution'])}>")
-                out = f"<{ID}planned-output/{code}/{proj_key}/{s}/{i}/2025/1>"
-                w.q(out, RDF_TYPE, f"<{PG}PlannedOutput>")
-                w.q(out, LABEL, lit(f"合成アウトプット{n}-{s}-{i}"))
-                w.q(out, f"<{SKOS}prefLabel>", lit("合成アウトプット"))
-                w.q(out, f"<{PG}outputOf>", ini)
-                w.q(out, f"<{PG}fiscalYear>", f"<{ID}fiscal-year/2025>")
-                w.q(out, f"<{PG}quantity>", f'"{rng.randint(1, 500)}.0"{DEC}')
-                w.q(out, f"<{PG}unitText>", lit("回"))
-                w.q(out, PROV, section)
-        for year in rng.sample(YEARS, years):
-            parts = {stage: [rng.randint(100, 50_000) for _ in subs] for stage in ("request", "draft", "initial")}
-            for stage, amounts in parts.items():
-                for sub, amount in zip(subs, amounts):
-                    _obs(w, sub, year, stage, amount, dataset, section)
-                _obs(w, project, year, stage, sum(amounts), dataset, section)
-            carried, supp = rng.randint(0, 5000), rng.randint(0, 5000)
-            _obs(w, project, year, "carried-over", carried, dataset, section)
-            _obs(w, project, year, "supplementary", supp, dataset, section)
-            current = carried + sum(parts["initial"]) + supp
-            _obs(w, project, year, "current", current, dataset, section)
-            _obs(w, project, year, "settlement", rng.randint(current // 2, current), dataset, section)
-        kpi = f"<{ID}kpi/{code}/{proj_key}/1>"
-        w.q(kpi, RDF_TYPE, f"<{PG}KPI>")
-        w.q(kpi, LABEL, lit(f"合成成果指標{n}"))
-        w.q(kpi, f"<{PG}indicatorOf>", project)
-        w.q(kpi, f"<{SKOS}inScheme>", plan)
-        w.q(kpi, PROV, section)
-        for year, role in ((2023, "actual"), (2024, "actual"), (2025, "target")):
-            _indicator(w, kpi, year, role, rng.randint(1, 1000), section)
+        w.q(goal, f"<{SKOS}inScheme>", p.plan)
+        w.q(goal, PROV, p.section)
+        _indicator(p, goal, 2025, "target", p.rng.randint(1, 100))
+    return areas
 
 
-def _part(w: Writer, node: str, cls: str, label: str, notation: str, pref: str, parent: str, section: str) -> None:
+def _project(p: Prefecture, n: int, areas: list[str]) -> None:
+    w = p.w
+    number = f"9{n // 1000 % 10} {n // 100 % 10}{n // 10 % 10} {n % 10}0"  # 款項目 "NN NN NN", as the shapes want
+    key = number.replace(" ", "")
+    project = f"<{ID}prefectural-project/{p.code}/{key}>"
+    w.q(project, RDF_TYPE, f"<{PG}PrefecturalProject>")
+    w.q(project, LABEL, lit(f"合成事業{n}"))
+    w.q(project, LABEL, lit(f"Synthetic project {n}", "en"))
+    w.q(project, f"<{PG}projectNumber>", f'"{number}"')
+    w.q(project, f"<{PG}prefecture>", p.pref)
+    w.q(project, f"<{PG}managedBy>", p.unit)
+    w.q(project, f"<{PG}contributesTo>", p.rng.choice(areas))
+    w.q(project, PROV, p.section)
+    subs = [_sub_project(p, project, f"{p.code}/{key}", n, s) for s in range(1, p.shape.sub_projects + 1)]
+    for year in p.rng.sample(YEARS, p.shape.years):
+        _budgets(p, project, subs, year)
+    kpi = f"<{ID}kpi/{p.code}/{key}/1>"
+    w.q(kpi, RDF_TYPE, f"<{PG}KPI>")
+    w.q(kpi, LABEL, lit(f"合成成果指標{n}"))
+    w.q(kpi, f"<{PG}indicatorOf>", project)
+    w.q(kpi, f"<{SKOS}inScheme>", p.plan)
+    w.q(kpi, PROV, p.section)
+    for year, role in ((2023, "actual"), (2024, "actual"), (2025, "target")):
+        _indicator(p, kpi, year, role, p.rng.randint(1, 1000))
+
+
+def _sub_project(p: Prefecture, project: str, path: str, n: int, s: int) -> str:
+    """A sub-project aligned to a national program, with its initiatives and their planned outputs."""
+    w = p.w
+    sub = f"<{ID}sub-project/{path}/{s}>"
+    _part(p, Part(sub, "SubProject", f"合成細事業{n}-{s}", str(s)), project)
+    w.q(sub, f"<{PG}alignedWith>", f"<{p.rng.choice(p.nationals)}>")
+    for i in range(1, p.shape.initiatives + 1):
+        ini = f"<{ID}initiative/{path}/{s}/{i}>"
+        _part(p, Part(ini, "Initiative", f"合成取組{n}-{s}-{i}", f"{s}-{i}"), sub)
+        method = p.rng.choice(["subsidy", "commission", "direct", "contribution"])
+        w.q(ini, f"<{PG}deliveryMethod>", f"<{ID}code/delivery-method/{method}>")
+        out = f"<{ID}planned-output/{path}/{s}/{i}/2025/1>"
+        w.q(out, RDF_TYPE, f"<{PG}PlannedOutput>")
+        w.q(out, LABEL, lit(f"合成アウトプット{n}-{s}-{i}"))
+        w.q(out, f"<{SKOS}prefLabel>", lit("合成アウトプット"))
+        w.q(out, f"<{PG}outputOf>", ini)
+        w.q(out, f"<{PG}fiscalYear>", f"<{ID}fiscal-year/2025>")
+        w.q(out, f"<{PG}quantity>", f'"{p.rng.randint(1, 500)}.0"{DEC}')
+        w.q(out, f"<{PG}unitText>", lit("回"))
+        w.q(out, PROV, p.section)
+    return sub
+
+
+def _budgets(p: Prefecture, project: str, subs: list[str], year: int) -> None:
+    """One year's figures that add up: sub-projects to the project, 予算現額 = 繰越 + 当初 + 補正."""
+    parts = {stage: [p.rng.randint(100, 50_000) for _ in subs] for stage in ("request", "draft", "initial")}
+    for stage, amounts in parts.items():
+        for sub, amount in zip(subs, amounts, strict=True):
+            _obs(p, sub, year, stage, amount)
+        _obs(p, project, year, stage, sum(amounts))
+    carried, supp = p.rng.randint(0, 5000), p.rng.randint(0, 5000)
+    _obs(p, project, year, "carried-over", carried)
+    _obs(p, project, year, "supplementary", supp)
+    current = carried + sum(parts["initial"]) + supp
+    _obs(p, project, year, "current", current)
+    _obs(p, project, year, "settlement", p.rng.randint(current // 2, current))
+
+
+def _part(p: Prefecture, part: Part, parent: str) -> None:
     """A sub-project or initiative: typed, labelled, numbered, linked both ways to its parent."""
-    w.q(node, RDF_TYPE, f"<{PG}{cls}>")
-    w.q(node, LABEL, lit(label))
-    w.q(node, f"<{SKOS}notation>", f'"{notation}"')
-    w.q(node, f"<{PG}prefecture>", pref)
+    w, node = p.w, part.node
+    w.q(node, RDF_TYPE, f"<{PG}{part.cls}>")
+    w.q(node, LABEL, lit(part.label))
+    w.q(node, f"<{SKOS}notation>", f'"{part.notation}"')
+    w.q(node, f"<{PG}prefecture>", p.pref)
     w.q(node, f"<{PG}componentOf>", parent)
     w.q(parent, f"<{PG}hasComponent>", node)
-    w.q(node, PROV, section)
+    w.q(node, PROV, p.section)
 
 
-def _indicator(w: Writer, indicator: str, year: int, role: str, value: int, section: str) -> None:
+def _indicator(p: Prefecture, indicator: str, year: int, role: str, value: int) -> None:
+    w = p.w
     o = f"<{indicator[1:-1].replace(ID, ID + 'indicator-observation/')}/{year}/{role}>"
     w.q(o, RDF_TYPE, f"<{PG}IndicatorObservation>")
     w.q(o, f"<{PG}indicator>", indicator)
@@ -214,7 +266,7 @@ def _indicator(w: Writer, indicator: str, year: int, role: str, value: int, sect
     w.q(o, f"<{PG}valueRole>", f"<{ID}code/value-role/{role}>")
     w.q(o, f"<{PG}value>", f'"{value}.0"{DEC}')
     w.q(o, f"<{PG}valueStatus>", f"<{ID}code/value-status/reported>")
-    w.q(o, PROV, section)
+    w.q(o, PROV, p.section)
 
 
 def main() -> int:
