@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import socket
@@ -23,6 +24,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
@@ -33,7 +35,7 @@ sys.path.insert(0, str(HERE))
 
 from generate import generate, parse_size  # noqa: E402
 
-from policygraph.store.named_queries import load_queries  # noqa: E402
+from policygraph.store.named_queries import NamedQuery, load_queries  # noqa: E402
 
 
 def free_port() -> int:
@@ -50,16 +52,17 @@ def wait(url: str, proc: subprocess.Popen, seconds: float = 600) -> float:
             return time.monotonic() - start
         except httpx.TransportError:
             if proc.poll() is not None:
-                raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+                raise RuntimeError(f"{proc.args} exited with {proc.returncode}") from None
             if time.monotonic() - start > seconds:
-                raise RuntimeError(f"{url} not ready after {seconds} s")
+                raise RuntimeError(f"{url} not ready after {seconds} s") from None
             time.sleep(0.2)
 
 
 def peak_rss_mib(pid: int) -> float:
     """Peak resident memory of a process and its children (VmHWM), MiB."""
     total = 0
-    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()]
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout.split()
+    pids = [pid, *(int(p) for p in children)]
     for p in pids:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
@@ -175,23 +178,9 @@ def bench_size(size: str, args, oxigraph: str) -> dict:
     print(f"  {size:>5} validation {val_s:.1f} s, peak RSS {val_rss:.0f} MiB, "
           f"{'valid' if val_rc == 0 else f'exit {val_rc}'}", flush=True)
 
-    port = free_port()
-    t0 = time.monotonic()
-    pg = subprocess.Popen([sys.executable, "-m", "policygraph", "serve", "--port", str(port), "--graph", str(data),
-                           "--workers", "2", "--query-timeout", "120", "--max-rows", "100000"],
-                          cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    pg_url = f"http://127.0.0.1:{port}"
-    wait(pg_url + "/health", pg)
-    pg_ready_s = time.monotonic() - t0  # start, load the build and the synthetic file in every worker
+    pg, pg_url, pg_ready_s = serve_policygraph(data)
     store_dir = out / f"oxigraph-{size}"
-    shutil.rmtree(store_dir, ignore_errors=True)
-    t0 = time.monotonic()
-    subprocess.run([oxigraph, "load", "--location", str(store_dir), "--file", str(nq), "--file", str(data)],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # as Oxigraph advises after a bulk load (several times faster aggregations): fair to the baseline
-    subprocess.run([oxigraph, "optimize", "--location", str(store_dir)], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ox_load_s = time.monotonic() - t0
+    ox_load_s = load_oxigraph(oxigraph, store_dir, [nq, data])
     ox_port = free_port()
     rdflib = None
     if parse_size(size) <= parse_size(args.rdflib_max):
@@ -203,42 +192,17 @@ def bench_size(size: str, args, oxigraph: str) -> dict:
         ox_url = f"http://127.0.0.1:{ox_port}"
         wait(ox_url + "/query?query=ASK%7B%7D", ox)
         triples = httpx.get(pg_url + "/health").json()["triples"]
+        urls = Urls(pg_url, ox_url)
         results = []
-        accept = {"Accept": "application/sparql-results+json"}
         for name, q in load_queries(ROOT / "queries").items():
-            text = q.bind({})
-            if q.pagination:
-                text = q.page(text, 1, q.pagination)
-            with httpx.Client(timeout=300) as c:
-                api = median_ms(lambda: c.get(f"{pg_url}/queries/{name}").raise_for_status(), args.runs)
-                sparql = median_ms(lambda: c.post(f"{pg_url}/sparql", data={"query": text}, headers=accept)
-                                   .raise_for_status(), args.runs)
-                oxi = median_ms(lambda: c.post(f"{ox_url}/query", data={"query": text}, headers=accept)
-                                .raise_for_status(), args.runs)
-            row = {"query": name, "api_ms": api, "sparql_ms": sparql, "oxigraph_ms": oxi,
-                   "api_ratio": api / oxi, "sparql_ratio": sparql / oxi}
-            if rdflib:
-                row.update(rdflib.median_ms(text, args.runs))
-                rd = row["rdflib_ms"]
-                row["rdflib_ratio"] = rd / sparql if rd is not None else None
-            results.append(row)
-            rd_note = ("" if not rdflib else f"  rdflib-endpoint {rd:9.1f} ms" if rd is not None
-                       else f"  rdflib-endpoint {row['rdflib_failure']}")
-            print(f"  {size:>5} {name:38s} api {api:8.1f} ms  /sparql {sparql:8.1f} ms  oxigraph {oxi:8.1f} ms{rd_note}",
-                  flush=True)
-        probe = load_queries(ROOT / "queries")["prefectures"].bind({})
-        pg_rps, pg_err = throughput(pg_url, lambda c: c.post(f"{pg_url}/sparql", data={"query": probe}, headers=accept),
-                                    args.seconds)
-        api_rps, api_err = throughput(pg_url, lambda c: c.get(f"{pg_url}/queries/prefectures"), args.seconds)
-        ox_rps, ox_err = throughput(ox_url, lambda c: c.post(f"{ox_url}/query", data={"query": probe}, headers=accept),
-                                    args.seconds)
+            results.append(time_query(urls, name, q, args, rdflib))
+            print_row(size, results[-1])
         return {"size": size, "quads_generated": quads, "triples_served": triples, "generate_s": gen_s,
                 "policygraph_ready_s": pg_ready_s, "oxigraph_load_s": ox_load_s,
                 "validation_s": val_s, "validation_peak_rss_mib": val_rss, "valid": val_rc == 0,
                 "rdflib_load_s": rdflib.load_s if rdflib else None, "rdflib_cap_s": args.rdflib_cap,
                 "policygraph_peak_rss_mib": peak_rss_mib(pg.pid), "queries": results,
-                "throughput": {"sparql_rps": pg_rps, "sparql_errors": pg_err, "api_rps": api_rps, "api_errors": api_err,
-                               "oxigraph_rps": ox_rps, "oxigraph_errors": ox_err, "clients": 8, "seconds": args.seconds}}
+                "throughput": measure_throughput(urls, args.seconds)}
     finally:
         for p in (pg, ox):
             p.terminate()
@@ -246,6 +210,82 @@ def bench_size(size: str, args, oxigraph: str) -> dict:
         if rdflib:
             rdflib.stop()
         shutil.rmtree(store_dir, ignore_errors=True)
+
+
+def serve_policygraph(data: Path) -> tuple[subprocess.Popen, str, float]:
+    """`policygraph serve` over the build and ``data``: the process, its URL, and the seconds until it answered
+    (start, load the build and the synthetic file in every worker)."""
+    port = free_port()
+    t0 = time.monotonic()
+    pg = subprocess.Popen([sys.executable, "-m", "policygraph", "serve", "--port", str(port), "--graph", str(data),
+                           "--workers", "2", "--query-timeout", "120", "--max-rows", "100000"],
+                          cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait(url + "/health", pg)
+    return pg, url, time.monotonic() - t0
+
+
+def load_oxigraph(oxigraph: str, store_dir: Path, files: list[Path]) -> float:
+    """Seconds to load ``files`` into a fresh Oxigraph store and optimize it."""
+    shutil.rmtree(store_dir, ignore_errors=True)
+    t0 = time.monotonic()
+    subprocess.run([oxigraph, "load", "--location", str(store_dir), *(a for f in files for a in ("--file", str(f)))],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # as Oxigraph advises after a bulk load (several times faster aggregations): fair to the baseline
+    subprocess.run([oxigraph, "optimize", "--location", str(store_dir)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - t0
+
+
+class Urls(NamedTuple):
+    policygraph: str
+    oxigraph: str
+
+
+ACCEPT = {"Accept": "application/sparql-results+json"}
+
+
+def time_query(urls: Urls, name: str, q: NamedQuery, args: argparse.Namespace,
+               rdflib: RdflibEndpoint | None) -> dict:
+    """Median times of one named query through the API, policygraph's /sparql and Oxigraph (and rdflib-endpoint)."""
+    text = q.bind({})
+    if q.pagination:
+        text = q.page(text, 1, q.pagination)
+    form = {"query": text}
+    with httpx.Client(timeout=300) as c:
+        api = median_ms(lambda: c.get(f"{urls.policygraph}/queries/{name}").raise_for_status(), args.runs)
+        sparql = median_ms(lambda: c.post(f"{urls.policygraph}/sparql", data=form, headers=ACCEPT)
+                           .raise_for_status(), args.runs)
+        oxi = median_ms(lambda: c.post(f"{urls.oxigraph}/query", data=form, headers=ACCEPT).raise_for_status(),
+                        args.runs)
+    row = {"query": name, "api_ms": api, "sparql_ms": sparql, "oxigraph_ms": oxi,
+           "api_ratio": api / oxi, "sparql_ratio": sparql / oxi}
+    if rdflib:
+        row.update(rdflib.median_ms(text, args.runs))
+        rd = row["rdflib_ms"]
+        row["rdflib_ratio"] = rd / sparql if rd is not None else None
+    return row
+
+
+def print_row(size: str, row: dict) -> None:
+    rd = row.get("rdflib_ms")
+    rd_note = ("" if "rdflib_ms" not in row else f"  rdflib-endpoint {rd:9.1f} ms" if rd is not None
+               else f"  rdflib-endpoint {row['rdflib_failure']}")
+    print(f"  {size:>5} {row['query']:38s} api {row['api_ms']:8.1f} ms  /sparql {row['sparql_ms']:8.1f} ms  "
+          f"oxigraph {row['oxigraph_ms']:8.1f} ms{rd_note}", flush=True)
+
+
+def measure_throughput(urls: Urls, seconds: float) -> dict:
+    """Requests per second of 8 clients on the `prefectures` query: /sparql, the API, and Oxigraph."""
+    probe = {"query": load_queries(ROOT / "queries")["prefectures"].bind({})}
+    pg_rps, pg_err = throughput(urls.policygraph,
+                                lambda c: c.post(f"{urls.policygraph}/sparql", data=probe, headers=ACCEPT), seconds)
+    api_rps, api_err = throughput(urls.policygraph, lambda c: c.get(f"{urls.policygraph}/queries/prefectures"),
+                                  seconds)
+    ox_rps, ox_err = throughput(urls.oxigraph, lambda c: c.post(f"{urls.oxigraph}/query", data=probe, headers=ACCEPT),
+                                seconds)
+    return {"sparql_rps": pg_rps, "sparql_errors": pg_err, "api_rps": api_rps, "api_errors": api_err,
+            "oxigraph_rps": ox_rps, "oxigraph_errors": ox_err, "clients": 8, "seconds": seconds}
 
 
 def _rdflib_cells(q: dict, runs: int) -> tuple[str, str]:
@@ -264,7 +304,8 @@ def _rdflib_cells(q: dict, runs: int) -> tuple[str, str]:
 
 def markdown(report: dict) -> str:
     lines = [f"Machine: {report['machine']}. Build of the shipped data (with SHACL validation): "
-             f"{report['build_s']:.1f} s, peak RSS {report['build_peak_rss_mib']:.0f} MiB. Medians of {report['runs']} runs after a warm-up, in ms. "
+             f"{report['build_s']:.1f} s, peak RSS {report['build_peak_rss_mib']:.0f} MiB. "
+             f"Medians of {report['runs']} runs after a warm-up, in ms. "
              "Oxigraph ratio = policygraph / `oxigraph serve-read-only` on the same query text (below 1: policygraph "
              "is faster); rdflib ratio = `rdflib-endpoint` / policygraph's /sparql (above 1: policygraph is faster; "
              "`>` marks a query stopped at the cap, fewer runs are shown when the runs used up the cap).", ""]
@@ -274,8 +315,8 @@ def markdown(report: dict) -> str:
         valid = "valid" if size["valid"] else "NOT VALID"
         lines += [f"**{size['size']}** — {size['triples_served']:,} triples served; SHACL validation "
                   f"{size['validation_s']:.1f} s ({valid}, peak RSS {size['validation_peak_rss_mib']:.0f} MiB); "
-                  "policygraph ready in "
-                  f"{size['policygraph_ready_s']:.1f} s (peak RSS {size['policygraph_peak_rss_mib']:.0f} MiB incl. workers); "
+                  f"policygraph ready in {size['policygraph_ready_s']:.1f} s "
+                  f"(peak RSS {size['policygraph_peak_rss_mib']:.0f} MiB incl. workers); "
                   f"oxigraph load + optimize {size['oxigraph_load_s']:.1f} s{rd}", "",
                   "| query | /queries API | /sparql | Oxigraph | rdflib-endpoint | API / Oxigraph | /sparql / Oxigraph "
                   "| rdflib-endpoint / policygraph |",
@@ -289,7 +330,8 @@ def markdown(report: dict) -> str:
         t = size["throughput"]
         lines += ["", f"Throughput ({t['clients']} clients, {t['seconds']:g} s, `prefectures` query): /sparql "
                   f"{t['sparql_rps']:.0f} req/s ({t['sparql_errors']} non-2xx), /queries API {t['api_rps']:.0f} req/s "
-                  f"({t['api_errors']} non-2xx), Oxigraph {t['oxigraph_rps']:.0f} req/s ({t['oxigraph_errors']} non-2xx)", ""]
+                  f"({t['api_errors']} non-2xx), Oxigraph {t['oxigraph_rps']:.0f} req/s "
+                  f"({t['oxigraph_errors']} non-2xx)", ""]
     return "\n".join(lines)
 
 
@@ -308,8 +350,10 @@ def main() -> int:
     build_s, build_rss, rc = timed_command([sys.executable, "-m", "policygraph", "build"])
     if rc:
         raise SystemExit("policygraph build failed")
-    report = {"build_s": build_s, "build_peak_rss_mib": build_rss,"machine": f"{platform.machine()}, {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} "
-                         f"cores, Python {platform.python_version()}", "runs": args.runs, "sizes": []}
+    cores = len(os.sched_getaffinity(0))  # what nproc prints
+    report = {"build_s": build_s, "build_peak_rss_mib": build_rss,
+              "machine": f"{platform.machine()}, {cores} cores, Python {platform.python_version()}",
+              "runs": args.runs, "sizes": []}
     for size in args.sizes.split(","):
         report["sizes"].append(bench_size(size.strip(), args, oxigraph))
     report["total_s"] = time.monotonic() - started
