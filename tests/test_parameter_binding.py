@@ -168,10 +168,9 @@ def test_an_enumerated_value_is_checked_before_its_type(tmp_path):
 
 @pytest.mark.parametrize("header, reason", [
     ("#+ defaults:\n#+   - n: many", "default for n: 'many' is not a valid integer"),
-    pytest.param("#+ defaults:\n#+   - stage: settlement\n#+ enumerate:\n#+   - stage: [draft]", "default for stage",
-                 marks=pytest.mark.xfail(strict=True, reason="bug in named_queries._check_syntax: a default outside "
-                                         "its enum is replaced by enum[0] for the check, so it loads and every "
-                                         "request without the parameter is then refused with 422")),
+    # a default outside its enum used to be swapped for enum[0] when checked, so the file loaded and every
+    # request without the parameter was refused
+    ("#+ defaults:\n#+   - stage: settlement\n#+ enumerate:\n#+   - stage: [draft]", "default for stage"),
     ("#+ defaults:\n#+   - nothing: 1", "defaults for parameters the query does not have: nothing"),
 ])
 def test_a_bad_default_stops_the_file_from_loading(tmp_path, header, reason):

@@ -299,10 +299,8 @@ def _columns(q: NamedQuery) -> list[str]:
     """Run the query on an empty store with every parameter bound to its default or a placeholder:
     a syntax error stops here, and a SELECT's answer names its columns."""
     sample = {}
-    for p in q.parameters:
-        sample[p.name] = p.default or _PLACEHOLDERS.get(p.type, "x")
-        if p.enum and sample[p.name] not in p.enum:
-            sample[p.name] = p.enum[0]
+    for p in q.parameters:  # a default is checked as written; only a placeholder gives way to the enum
+        sample[p.name] = p.default or (p.enum[0] if p.enum else _PLACEHOLDERS.get(p.type, "x"))
     try:
         text = q.bind(sample)
         if q.pagination:
