@@ -262,6 +262,18 @@ def test_service_allow_list():
             check_query(q, allowed)
 
 
+@pytest.mark.parametrize("target", ["http://a.example.evil.net/sparql", "http://a.example@evil.net/sparql",
+                                    "http://a.example:8080/sparql", "http://a.examplex/sparql"])
+def test_an_allow_list_entry_without_a_slash_matches_whole_segments_only(target):
+    from policygraph.web.errors import Problem
+    from policygraph.web.sparql import check_query
+    allowed = Settings(service_allow=("http://a.example",))
+    for ok in ("http://a.example", "http://a.example/sparql", "http://a.example?query=x"):
+        check_query(f"SELECT * {{ SERVICE <{ok}> {{ ?s ?p ?o }} }}", allowed)
+    with pytest.raises(Problem, match="not on this server's allow-list"):
+        check_query(f"SELECT * {{ SERVICE <{target}> {{ ?s ?p ?o }} }}", allowed)
+
+
 # ------------------------------------------------------------------ limits
 
 

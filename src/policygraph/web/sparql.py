@@ -164,12 +164,20 @@ def check_query(query: str, settings: Settings) -> Inspection:
     if info.pragma:
         raise Problem(403, "pragma not allowed", f"{info.pragma}: engine pragmas are not SPARQL 1.1 and are refused")
     for target in info.service_iris:
-        if not target.startswith(("http://", "https://")) or not target.startswith(settings.service_allow or ("\0",)):
+        if not target.startswith(("http://", "https://")) or not _allowed(target, settings.service_allow):
             raise Problem(403, "SERVICE not allowed",
                           f"SERVICE {target or '(not a literal IRI)'} is not on this server's allow-list"
                           + ("" if settings.service_allow else " (federated queries are disabled)")
                           + ("" if target else "; write the endpoint as a full <IRI> after the keyword SERVICE"))
     return info
+
+
+def _allowed(target: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether SERVICE may call ``target``: an allow-list entry matches whole path segments only, so
+    ``http://a.example`` allows ``http://a.example/sparql`` but not ``http://a.example.evil.net/`` or
+    ``http://a.example@evil.net/``."""
+    return any(target == p or (target.startswith(p) and (p.endswith("/") or target[len(p)] in "/?#"))
+               for p in prefixes)
 
 
 def _media(fmt_media: str) -> str:
