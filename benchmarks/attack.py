@@ -54,7 +54,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from loadtest import (
+# these follow the sys.path change above (benchmarks/ first, as when run as a script)
+from loadtest import (  # noqa: E402  (benchmarks/ on sys.path first)
     code_state,
     cpu_snapshot,
     fmt_ms,
@@ -63,7 +64,7 @@ from loadtest import (
     tree,
     write_report,
 )
-from run import free_port, wait
+from run import free_port, wait  # noqa: E402  (benchmarks/ on sys.path first)
 
 ID = "https://w3id.org/policygraph/id/"
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -94,7 +95,8 @@ class Log:
     """Thread-safe list of records."""
 
     def __init__(self, t0: float):
-        self.t0, self.lock, self.recs = t0, threading.Lock(), []
+        self.t0, self.lock = t0, threading.Lock()
+        self.recs: list[Rec] = []
 
     def add(self, cls: str, status: int | None, start: float, detail: str = "") -> None:
         now = time.monotonic()
@@ -292,8 +294,8 @@ def ordinary_requests(base: str) -> list[tuple[str, str, str, dict]]:
     pages = [("ordinary LD page", "GET", "/id/prefecture/20", {"headers": {"Accept": "text/html"}}),
              ("ordinary LD page", "GET", "/id/prefectural-project/20/070201", {"headers": {"Accept": "text/html"}}),
              ("ordinary LD page", "GET", "/id/prefecture/20", {"headers": {"Accept": "text/turtle"}})]
-    health = ("ordinary /health", "GET", "/health", {})
-    out = []
+    health: tuple[str, str, str, dict] = ("ordinary /health", "GET", "/health", {})
+    out: list[tuple[str, str, str, dict]] = []
     for i, name in enumerate(named):  # interleave so every class comes round often
         out += [("ordinary named query", "GET", f"/queries/{name}", {}), sparql[i % 2], pages[i % 3]]
         if i % 3 == 2:
@@ -370,7 +372,8 @@ def server_log_summary(path: Path) -> dict:
     """Statuses by client address and path, and worker stops by reason, from the server's JSON log."""
     by_client: dict[str, Counter] = defaultdict(Counter)
     by_hash: dict[str, Counter] = defaultdict(Counter)
-    stops, tracebacks, errors = Counter(), 0, []
+    stops: Counter[str] = Counter()
+    tracebacks, errors = 0, []
     for line in path.read_text(errors="replace").splitlines():
         tracebacks += line.startswith("Traceback")
         if not line.startswith("{"):
@@ -387,7 +390,8 @@ def server_log_summary(path: Path) -> dict:
             stops[e.get("reason")] += 1
         if e.get("level") in ("error", "critical"):
             errors.append(line[:300])
-    logged = {cls: dict(by_hash[hashlib.sha256(q.encode()).hexdigest()[:16]].most_common()) for cls, q in LOGGED.items()}
+    logged = {cls: dict(by_hash[hashlib.sha256(q.encode()).hexdigest()[:16]].most_common())
+              for cls, q in LOGGED.items()}
     return {"requests_by_client": {k: dict(v.most_common()) for k, v in sorted(by_client.items())},
             "server_statuses_by_class": logged,
             "worker_stops_by_reason": dict(stops), "tracebacks": tracebacks, "error_lines": errors[:20]}
@@ -406,6 +410,16 @@ def summarise(recs: list[Rec]) -> dict:
     return out
 
 
+@dataclass
+class Run:
+    """One attack run: the server, the listener SERVICE must never reach and the ordinary client's requests."""
+
+    base: str
+    proc: subprocess.Popen
+    listener: Listener
+    reqs: list[tuple[str, str, str, dict]]
+
+
 def attack(args) -> dict:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -414,7 +428,7 @@ def attack(args) -> dict:
     cmd = [sys.executable, "-m", "policygraph", "serve", "--port", str(port)]
     report: dict = {"config": {"seconds": args.seconds, "attackers_per_class": args.attackers},
                     "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-                    "server_command": " ".join(["python"] + cmd[1:]), "code": code_state(dict(os.environ)),
+                    "server_command": " ".join(["python", *cmd[1:]]), "code": code_state(dict(os.environ)),
                     "server_log": str(log_path.relative_to(ROOT))}
     listener = Listener()
     listener.start()
@@ -422,91 +436,122 @@ def attack(args) -> dict:
     with log_path.open("w") as server_log:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            report["ready_s"] = wait(base + "/health", proc, 300)
-            report["health_at_start"] = httpx.get(base + "/health", timeout=10).json()
-            print(f"server ready in {report['ready_s']:.1f} s, pid {proc.pid}; listener on 127.0.0.1:{listener.port}",
-                  flush=True)
-            reqs = ordinary_requests(base)
-            report["ordinary_requests"] = [f"{m} {p}" + (f" [{kw['headers']['Accept']}]" if "Accept" in
-                                                         kw.get("headers", {}) else "") for _, m, p, kw in reqs]
-            report["service_variants"] = [{"label": label, "query": q} for label, q in service_variants(listener.port)]
-            # warm-up: every ordinary request once before the attack (its latencies are the baseline)
-            warm = Log(time.monotonic())
-            ordinary(base, warm, time.monotonic() + 60, reqs, count=len(reqs))
-            report["baseline"] = summarise(warm.recs)
-            time.sleep(1)
-            report["rss_start_mib"] = rss_mib(proc.pid)
-
-            t0 = time.monotonic()
-            until = t0 + args.seconds
-            log = Log(t0)
-            watch = Watch(base, proc.pid)
-            watch.t0 = t0
-            watch.start()
-            threads = [threading.Thread(target=fn, args=(base, log, until, listener.port), daemon=True,
-                                        name=f"{name}-{k}") for name, fn in ATTACKS.items() for k in range(args.attackers)]
-            threads.append(threading.Thread(target=ordinary, args=(base, log, until, reqs), daemon=True, name="ordinary"))
-            print(f"attack: {len(threads) - 1} attacker threads for {args.seconds:g} s …", flush=True)
-            cpu0 = cpu_snapshot(proc.pid)
-            for t in threads:
-                t.start()
-            for t in threads:  # in-flight requests end within CLIENT_TIMEOUT
-                t.join(timeout=max(0.0, until - time.monotonic()) + CLIENT_TIMEOUT + 5)
-            wall = time.monotonic() - t0
-            machine, server_cpu, own_cpu = ((b - a) / wall for a, b in zip(cpu0, cpu_snapshot(proc.pid)))
-            report["cpu_cores"] = {"server": server_cpu, "benchmark": own_cpu, "machine_cores": os.cpu_count(),
-                                   "other_processes": max(0.0, machine - server_cpu - own_cpu)}
-            report["rss_right_after_mib"] = rss_mib(proc.pid)
-            healthy, settle_s, last = wait_healthy(base)
-            watch.stop.set()
-            watch.join(timeout=10)
-            report["rss_end_mib"] = rss_mib(proc.pid)
-            report["run_seconds"] = wall
-            report["threads_still_running"] = [t.name for t in threads if t.is_alive()]
-            report["health_after"] = {"ok": healthy, "seconds_to_ok": settle_s, "last": last}
-            alive = proc.poll() is None
-
-            recs = log.recs
-            report["classes"] = summarise(recs)
-            normal = [r for r in recs if r.cls.startswith("ordinary")]
-            errors = [r for r in normal if r.status is None or not 200 <= r.status < 300]
-            slow = [r for r in normal if r.latency > SLOW]
-            report["ordinary"] = {"requests": len(normal), "errors": len(errors), "over_2s": len(slow),
-                                  "max_ms": max((r.latency * 1000 for r in normal), default=float("nan")),
-                                  "p50_ms": pct([r.latency * 1000 for r in normal], 50),
-                                  "p95_ms": pct([r.latency * 1000 for r in normal], 95),
-                                  "error_examples": [asdict(r) for r in errors[:20]],
-                                  "slow_examples": [asdict(r) for r in sorted(slow, key=lambda r: -r.latency)[:20]]}
-            h = watch.health
-            report["pool"] = {"health_polls": len(h), "degraded": sum(x["status"] == "degraded" for x in h),
-                              "not_ok": sum(x["status"] not in ("ok", "degraded") for x in h),
-                              "max_health_ms": max((x["ms"] for x in h), default=float("nan")), "polls": h}
-            report["rss"] = {"start_mib": report["rss_start_mib"], "peak_mib": max((x[1] for x in watch.rss), default=0),
-                             "right_after_mib": report["rss_right_after_mib"], "end_mib": report["rss_end_mib"],
-                             "max_processes": max((x[2] for x in watch.rss), default=0),
-                             "samples": [(round(t, 2), round(m, 1), n) for t, m, n in watch.rss]}
-            checks += [
-                ("ordinary client: no error", not errors and bool(normal),
-                 f"{len(errors)} of {len(normal):,} requests got a non-2xx answer or none"),
-                ("ordinary client: no request over 2 s", not slow and bool(normal),
-                 f"{len(slow)} of {len(normal):,} took over {SLOW:g} s; max {report['ordinary']['max_ms']:,.0f} ms"),
-                ("SERVICE listener: no connection", listener.connections == 0,
-                 f"{listener.connections} connection(s) to 127.0.0.1:{listener.port}"
-                 + (f" from {', '.join(listener.peers[:5])}" if listener.peers else "")),
-                ("server alive at the end", alive and healthy,
-                 f"process {'running' if alive else f'exited with {proc.returncode}'}; /health "
-                 + (f"ok {settle_s:.1f} s after the attack" if healthy else f"not ok after {settle_s:.0f} s: {last}")),
-            ]
+            run = Run(base, proc, listener, prepare(base, proc, listener, report))
+            log, watch = run_attack(run, args, report)
+            checks += assess(run, log, watch, report)
         finally:
             left = stop_server(proc)
             listener.stop.set()
             listener.join(timeout=5)
     checks.append(("no leftover processes", left == 0,
-                   f"{left} live process(es) of the server's group after it was stopped" + (" (killed)" if left else "")))
+                   f"{left} live process(es) of the server's group after it was stopped"
+                   + (" (killed)" if left else "")))
     report["checks"] = [{"check": c, "pass": bool(p), "detail": d} for c, p, d in checks]
     report["listener_connections"] = listener.connections
     report["server_log_summary"] = server_log_summary(log_path)
     return report
+
+
+def prepare(base: str, proc: subprocess.Popen, listener: Listener, report: dict) -> list[tuple[str, str, str, dict]]:
+    """Wait for the server, list the ordinary client's requests and send each once (the baseline)."""
+    report["ready_s"] = wait(base + "/health", proc, 300)
+    report["health_at_start"] = httpx.get(base + "/health", timeout=10).json()
+    print(f"server ready in {report['ready_s']:.1f} s, pid {proc.pid}; listener on 127.0.0.1:{listener.port}",
+          flush=True)
+    reqs = ordinary_requests(base)
+    report["ordinary_requests"] = [f"{m} {p}" + (f" [{kw['headers']['Accept']}]" if "Accept" in
+                                                 kw.get("headers", {}) else "") for _, m, p, kw in reqs]
+    report["service_variants"] = [{"label": label, "query": q} for label, q in service_variants(listener.port)]
+    # warm-up: every ordinary request once before the attack (its latencies are the baseline)
+    warm = Log(time.monotonic())
+    ordinary(base, warm, time.monotonic() + 60, reqs, count=len(reqs))
+    report["baseline"] = summarise(warm.recs)
+    time.sleep(1)
+    report["rss_start_mib"] = rss_mib(proc.pid)
+    return reqs
+
+
+def run_attack(run: Run, args, report: dict) -> tuple[Log, Watch]:
+    """The attackers and the ordinary client for args.seconds, watched; then wait for the server to settle."""
+    t0 = time.monotonic()
+    until = t0 + args.seconds
+    log = Log(t0)
+    watch = Watch(run.base, run.proc.pid)
+    watch.t0 = t0
+    watch.start()
+    threads = [threading.Thread(target=fn, args=(run.base, log, until, run.listener.port), daemon=True,
+                                name=f"{name}-{k}") for name, fn in ATTACKS.items() for k in range(args.attackers)]
+    threads.append(threading.Thread(target=ordinary, args=(run.base, log, until, run.reqs), daemon=True,
+                                    name="ordinary"))
+    print(f"attack: {len(threads) - 1} attacker threads for {args.seconds:g} s …", flush=True)
+    cpu0 = cpu_snapshot(run.proc.pid)
+    for t in threads:
+        t.start()
+    for t in threads:  # in-flight requests end within CLIENT_TIMEOUT
+        t.join(timeout=max(0.0, until - time.monotonic()) + CLIENT_TIMEOUT + 5)
+    wall = time.monotonic() - t0
+    machine, server_cpu, own_cpu = ((b - a) / wall for a, b in zip(cpu0, cpu_snapshot(run.proc.pid), strict=True))
+    report["cpu_cores"] = {"server": server_cpu, "benchmark": own_cpu, "machine_cores": os.cpu_count(),
+                           "other_processes": max(0.0, machine - server_cpu - own_cpu)}
+    report["rss_right_after_mib"] = rss_mib(run.proc.pid)
+    healthy, settle_s, last = wait_healthy(run.base)
+    watch.stop.set()
+    watch.join(timeout=10)
+    report["rss_end_mib"] = rss_mib(run.proc.pid)
+    report["run_seconds"] = wall
+    report["threads_still_running"] = [t.name for t in threads if t.is_alive()]
+    report["health_after"] = {"ok": healthy, "seconds_to_ok": settle_s, "last": last}
+    return log, watch
+
+
+def assess(run: Run, log: Log, watch: Watch, report: dict) -> list[tuple[str, bool, str]]:
+    """Summaries of the records, the pool and the memory into the report; the checks made while the server runs."""
+    alive = run.proc.poll() is None
+    recs = log.recs
+    report["classes"] = summarise(recs)
+    normal = [r for r in recs if r.cls.startswith("ordinary")]
+    errors = [r for r in normal if r.status is None or not 200 <= r.status < 300]
+    slow = [r for r in normal if r.latency > SLOW]
+    report["ordinary"] = ordinary_summary(normal, errors, slow)
+    report["pool"] = pool_summary(watch.health)
+    report["rss"] = rss_summary(watch.rss, report)
+    healthy, settle_s, last = (report["health_after"][k] for k in ("ok", "seconds_to_ok", "last"))
+    listener = run.listener
+    return [
+        ("ordinary client: no error", not errors and bool(normal),
+         f"{len(errors)} of {len(normal):,} requests got a non-2xx answer or none"),
+        ("ordinary client: no request over 2 s", not slow and bool(normal),
+         f"{len(slow)} of {len(normal):,} took over {SLOW:g} s; max {report['ordinary']['max_ms']:,.0f} ms"),
+        ("SERVICE listener: no connection", listener.connections == 0,
+         f"{listener.connections} connection(s) to 127.0.0.1:{listener.port}"
+         + (f" from {', '.join(listener.peers[:5])}" if listener.peers else "")),
+        ("server alive at the end", alive and healthy,
+         f"process {'running' if alive else f'exited with {run.proc.returncode}'}; /health "
+         + (f"ok {settle_s:.1f} s after the attack" if healthy else f"not ok after {settle_s:.0f} s: {last}")),
+    ]
+
+
+def ordinary_summary(normal: list[Rec], errors: list[Rec], slow: list[Rec]) -> dict:
+    return {"requests": len(normal), "errors": len(errors), "over_2s": len(slow),
+            "max_ms": max((r.latency * 1000 for r in normal), default=float("nan")),
+            "p50_ms": pct([r.latency * 1000 for r in normal], 50),
+            "p95_ms": pct([r.latency * 1000 for r in normal], 95),
+            "error_examples": [asdict(r) for r in errors[:20]],
+            "slow_examples": [asdict(r) for r in sorted(slow, key=lambda r: -r.latency)[:20]]}
+
+
+def pool_summary(h: list[dict]) -> dict:
+    """How often /health said the pool was degraded (a worker reloading) or did not answer."""
+    return {"health_polls": len(h), "degraded": sum(x["status"] == "degraded" for x in h),
+            "not_ok": sum(x["status"] not in ("ok", "degraded") for x in h),
+            "max_health_ms": max((x["ms"] for x in h), default=float("nan")), "polls": h}
+
+
+def rss_summary(samples: list[tuple[float, float, int]], report: dict) -> dict:
+    return {"start_mib": report["rss_start_mib"], "peak_mib": max((x[1] for x in samples), default=0),
+            "right_after_mib": report["rss_right_after_mib"], "end_mib": report["rss_end_mib"],
+            "max_processes": max((x[2] for x in samples), default=0),
+            "samples": [(round(t, 2), round(m, 1), n) for t, m, n in samples]}
 
 
 def markdown(rep: dict) -> str:
@@ -515,9 +560,10 @@ def markdown(rep: dict) -> str:
     logged = rep["server_log_summary"]["server_statuses_by_class"]
     lines = [f"### Attack benchmark — {c['seconds']:g} s, {c['attackers_per_class']} attacker thread(s) per class",
              "",
-             (f"Machine: {rep['machine']}. Code: {rep['code']}. Server: `{rep['server_command']}` (default settings), "
-             f"ready in {rep['ready_s']:.1f} s; attackers from 127.0.0.1, the ordinary client from 127.0.0.2 "
-             f"(sequential, {len(rep['ordinary_requests'])} distinct requests in turn). Ran {rep['run_seconds']:.1f} s."),
+             (f"Machine: {rep['machine']}. Code: {rep['code']}. Server: `{rep['server_command']}` "
+              f"(default settings), ready in {rep['ready_s']:.1f} s; attackers from 127.0.0.1, the ordinary client "
+              f"from 127.0.0.2 (sequential, {len(rep['ordinary_requests'])} distinct requests in turn). "
+              f"Ran {rep['run_seconds']:.1f} s."),
              "",
              "| class | requests | statuses | expected | server log | p50 ms | p95 ms | max ms |",
              "| --- | ---: | --- | --- | --- | ---: | ---: | ---: |"]
@@ -525,8 +571,8 @@ def markdown(rep: dict) -> str:
         sts = ", ".join(f"{s}×{n}" for s, n in k["statuses"].items())
         exp = "2xx" if cls.startswith("ordinary") else EXPECTED.get(cls, "–")
         srv = ", ".join(f"{s}×{n}" for s, n in logged.get(cls, {}).items()) or "–"
-        lines.append(f"| {cls} | {k['count']:,} | {sts} | {exp} | {srv} | {fmt_ms(k['p50_ms'])} | {fmt_ms(k['p95_ms'])} | "
-                     f"{fmt_ms(k['max_ms'])} |")
+        lines.append(f"| {cls} | {k['count']:,} | {sts} | {exp} | {srv} | {fmt_ms(k['p50_ms'])} | "
+                     f"{fmt_ms(k['p95_ms'])} | {fmt_ms(k['max_ms'])} |")
     lines += ["",
               (f"Ordinary client: {o['requests']:,} requests, {o['errors']} errors, {o['over_2s']} over 2 s, "
               f"p50 {fmt_ms(o['p50_ms'])} ms, p95 {fmt_ms(o['p95_ms'])} ms, max {fmt_ms(o['max_ms'])} ms "
@@ -548,7 +594,8 @@ def markdown(rep: dict) -> str:
     for ch in rep["checks"]:
         lines.append(f"- **{'PASS' if ch['pass'] else 'FAIL'}** {ch['check']}: {ch['detail']}")
     s = rep["server_log_summary"]
-    lines.append(f"- server log ({rep['server_log']}): {s['tracebacks']} tracebacks, {len(s['error_lines'])} error lines")
+    lines.append(f"- server log ({rep['server_log']}): {s['tracebacks']} tracebacks, "
+                 f"{len(s['error_lines'])} error lines")
     return "\n".join(lines)
 
 

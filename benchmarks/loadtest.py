@@ -20,23 +20,24 @@ are done or --seconds have passed, whichever comes first:
     within its limit + --margin + one reload of the store (the server charges the reload after a
     stopped query to its client, whose next runaway may wait for it).
 
-Before the run, every distinct request is sent once, then --warmup-requests more go out
-concurrently with the same mix and runaways (the uvicorn process's threads and allocator arenas
-grow to their working size under concurrency; this is ramp-up, not a leak), and only then is the
-memory baseline taken. While it runs, the resident memory of the server's process tree (the uvicorn process and its query
-workers, re-listed every sample since a worker is killed and respawned after each runaway) is
+Before the run, every distinct request is sent once, then --warmup-requests more go out concurrently
+with the same mix and runaways (the uvicorn process's threads and allocator arenas grow to their
+working size under concurrency; this is ramp-up, not a leak), and only then is the memory baseline
+taken. While it runs, the resident memory of the server's process tree (the uvicorn process and its
+query workers, re-listed every sample since a worker is killed and respawned after each runaway) is
 sampled every 0.5 s. Before and after the load the script waits for the server to settle (all
-workers back, the tree idle), so "memory flat" compares like with like, and a runaway query that
-was not really stopped shows up as a busy CPU after the run. CPU time of the server tree, of this
-script and of everything else on the machine is reported too: on a shared machine, other work
-skews latency and throughput (the report says so).
+workers back, the tree idle), so "memory flat" compares like with like, and a runaway query that was
+not really stopped shows up as a busy CPU after the run. CPU time of the server tree, of this script
+and of everything else on the machine is reported too: on a shared machine, other work skews latency
+and throughput (the report says so).
 
 Checks (exit 0 only if all pass): no 5xx on a non-runaway request, no lost request (every request
 sent got an HTTP answer), memory flat (settled RSS after the run within max(50 MiB, 10 %) of the
 settled RSS after the warm-up), every runaway stopped within its limit + margin + one reload, the
-server idle again after the run with all its workers, every other request answered with the
-status class it should have, and no live server process left 5 s after shutdown. Writes benchmarks/results/loadtest.{md,json} (see --out) and prints
-the Markdown. The server's log goes to benchmarks/out/loadtest-server.log.
+server idle again after the run with all its workers, every other request answered with the status
+class it should have, and no live server process left 5 s after shutdown. Writes
+benchmarks/results/loadtest.{md,json} (see --out) and prints the Markdown. The server's log goes to
+benchmarks/out/loadtest-server.log.
 
     python benchmarks/loadtest.py --size 100k
     python benchmarks/loadtest.py --size 1m --requests 10000 --seconds 300 --out benchmarks/results/loadtest-1m
@@ -48,6 +49,7 @@ the Markdown. The server's log goes to benchmarks/out/loadtest-server.log.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -60,6 +62,7 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Container
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -70,10 +73,11 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
 
-from generate import generate, parse_size
-from run import free_port, peak_rss_mib, wait
+# these follow the sys.path change above: benchmarks/ and this checkout's src/ come first
+from generate import generate, parse_size  # noqa: E402  (benchmarks/ on sys.path first)
+from run import free_port, peak_rss_mib, wait  # noqa: E402  (benchmarks/ on sys.path first)
 
-from policygraph.store.named_queries import load_queries
+from policygraph.store.named_queries import load_queries  # noqa: E402  (this checkout's src/ first)
 
 ID = "https://w3id.org/policygraph/id/"
 PREFIXES = ("PREFIX pg: <https://w3id.org/policygraph/def#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
@@ -164,32 +168,59 @@ def discover(base: str, rng: random.Random, per_class: int = 8) -> dict[str, lis
         for p in found["project"][:6]:
             obs += [r["o"] for r in select(base, f"SELECT ?o WHERE {{ ?o pg:program <{p}> }} LIMIT 20", c)]
         if obs:
-            found["budget-observation"] = sorted(set(found["budget-observation"]) | set(rng.sample(obs, min(8, len(obs)))))
+            sampled = rng.sample(obs, min(8, len(obs)))
+            found["budget-observation"] = sorted(set(found["budget-observation"]) | set(sampled))
         found["prefecture-code"] = sorted(r["code"] for r in select(
             base, "SELECT ?code WHERE { ?p a pg:Prefecture ; skos:notation ?code }", c))
     return found
 
 
-def build_mix(found: dict[str, list[str]], rng: random.Random) -> dict[str, tuple[float, list[Req]]]:
+# kind -> weight: one request is drawn by kind weight, then uniformly within the kind (in this order)
+WEIGHTS = {"named: defaults": 16, "named: parameters": 14, "named: CSV/TSV": 3, "/api resources": 6,
+           "/sparql SELECT json": 12, "/sparql SELECT csv/tsv": 4, "/sparql CONSTRUCT/DESCRIBE ttl": 6,
+           "/sparql ASK": 4, "LD page HTML": 14, "LD page Turtle/JSON-LD": 9, "ontology, /dataset, home": 3,
+           "expected 4xx": 3}
+SPARQL_JSON = "application/sparql-results+json"
+PREFECTURE_LIST = PREFIXES + ('SELECT ?p ?label WHERE { ?p a pg:Prefecture ; rdfs:label ?label '
+                              'FILTER(lang(?label) = "ja") } ORDER BY ?p')
+
+Mix = dict[str, tuple[float, list[Req]]]
+
+
+def build_mix(found: dict[str, list[str]], rng: random.Random) -> Mix:
     """kind -> (weight, requests); one request is drawn by kind weight, then uniformly within the kind."""
     queries = load_queries(ROOT / "queries")
-    projects = found["project"] + found["sub-project"]
-    nationals = found["national-program"]
     codes = [c for c in found["prefecture-code"] if c.isdigit()] or ["20"]
-    mix: dict[str, tuple[float, list[Req]]] = {}
+    some = [i for k in ("prefecture", "project", "national-program", "sub-project", "concept") for i in found[k][:3]]
+    groups = {"named: defaults": [Req("named: defaults", "GET", f"/queries/{n}") for n in queries],
+              "named: parameters": named_with_parameters(queries, found, codes, rng),  # rng: before api
+              "named: CSV/TSV": named_as_csv(),
+              "/api resources": api_requests(found, codes, rng),
+              "/sparql SELECT json": sparql_selects(found, some),
+              "/sparql SELECT csv/tsv": sparql_csv(found),
+              "/sparql CONSTRUCT/DESCRIBE ttl": sparql_graphs(some),
+              "/sparql ASK": sparql_asks(some),
+              **linked_data_pages(found),
+              "ontology, /dataset, home": site_pages(),
+              "expected 4xx": bad_requests()}
+    return {kind: (weight, groups[kind]) for kind, weight in WEIGHTS.items() if groups[kind]}
 
-    named = [Req("named: defaults", "GET", f"/queries/{n}") for n in queries]
+
+def named_with_parameters(names: Container[str], found: dict[str, list[str]], codes: list[str],
+                          rng: random.Random) -> list[Req]:
+    """Named queries (those that exist) with parameter values other than their defaults."""
     params: list[Req] = []
 
     def q(name: str, *pairs):
-        if name in queries:
+        if name in names:
             params.append(Req("named: parameters", "GET", f"/queries/{name}", params=list(pairs)))
 
+    projects = found["project"] + found["sub-project"]
     for p in projects[:6]:
         q("budget-trend", ("program", p))
     for p in found["project"][:4]:
         q("kpis-and-goals", ("project", p))
-    for p in nationals[:4]:
+    for p in found["national-program"][:4]:
         q("national-program-alignments", ("program", p))
         q("program", ("program", p))
     for p in found["project"][:3]:
@@ -212,85 +243,108 @@ def build_mix(found: dict[str, list[str]], rng: random.Random) -> dict[str, tupl
     for year in ("2016", "2020", "2024", "2025"):
         q("planned-outputs", ("year", year))
     q("smrj-and-regional-hubs", ("page", "1"))
-    csv_reqs = [Req("named: CSV/TSV", "GET", f"/queries/{n}.csv") for n in ("prefectures", "coverage", "alignments")]
-    csv_reqs += [Req("named: CSV/TSV", "GET", "/queries/national-programs", headers={"Accept": "text/tab-separated-values"})]
-    api = [Req("/api resources", "GET", "/api/programs", params=[("tier", "national")]),
-           Req("/api resources", "GET", "/api/prefectures"),
-           Req("/api resources", "GET", "/api/compare", params=[("by", "national-program"), ("stage", "initial")]),
-           Req("/api resources", "GET", "/api/compare", params=[("by", "policy-area")]),
-           Req("/api resources", "GET", "/api/programs/2008/3-2-2-a"),
-           Req("/api resources", "GET", "/api/programs/prefectural-project/20/070201")]
-    api += [Req("/api resources", "GET", f"/api/prefectures/{c}/projects") for c in rng.sample(codes, min(4, len(codes)))]
-    api += [Req("/api resources", "GET", "/api/programs/" + p[len(ID):]) for p in found["project"][:3]]
+    return params
 
+
+def named_as_csv() -> list[Req]:
+    kind = "named: CSV/TSV"
+    return [*(Req(kind, "GET", f"/queries/{n}.csv") for n in ("prefectures", "coverage", "alignments")),
+            Req(kind, "GET", "/queries/national-programs", headers={"Accept": "text/tab-separated-values"})]
+
+
+def api_requests(found: dict[str, list[str]], codes: list[str], rng: random.Random) -> list[Req]:
+    kind = "/api resources"
+    api = [Req(kind, "GET", "/api/programs", params=[("tier", "national")]),
+           Req(kind, "GET", "/api/prefectures"),
+           Req(kind, "GET", "/api/compare", params=[("by", "national-program"), ("stage", "initial")]),
+           Req(kind, "GET", "/api/compare", params=[("by", "policy-area")]),
+           Req(kind, "GET", "/api/programs/2008/3-2-2-a"),
+           Req(kind, "GET", "/api/programs/prefectural-project/20/070201")]
+    api += [Req(kind, "GET", f"/api/prefectures/{c}/projects") for c in rng.sample(codes, min(4, len(codes)))]
+    api += [Req(kind, "GET", "/api/programs/" + p[len(ID):]) for p in found["project"][:3]]
+    return api
+
+
+def sparql_selects(found: dict[str, list[str]], some: list[str]) -> list[Req]:
+    kind = "/sparql SELECT json"
     sel: list[Req] = []
-    some = [i for k in ("prefecture", "project", "national-program", "sub-project", "concept") for i in found[k][:3]]
     for iri in some:
         text = f"SELECT ?p ?o WHERE {{ <{iri}> ?p ?o }} LIMIT 50"
-        sel += [sparql_post("/sparql SELECT json", text, "application/sparql-results+json"),
-                sparql_get("/sparql SELECT json", text, "application/sparql-results+json")]
+        sel += [sparql_post(kind, text, SPARQL_JSON), sparql_get(kind, text, SPARQL_JSON)]
     for p in found["project"][:4]:
         text = (PREFIXES + f"SELECT ?stage (COUNT(*) AS ?n) (SUM(?a) AS ?total) WHERE {{ ?o pg:program <{p}> ; "
                 "pg:budgetStage ?stage ; pg:amount ?a } GROUP BY ?stage ORDER BY ?stage")
-        sel.append(sparql_post("/sparql SELECT json", text, "application/sparql-results+json", raw=True))
-    pref_list = PREFIXES + ('SELECT ?p ?label WHERE { ?p a pg:Prefecture ; rdfs:label ?label FILTER(lang(?label) = "ja") } '
-                            "ORDER BY ?p")
-    sel += [sparql_post("/sparql SELECT json", pref_list, "application/sparql-results+json"),
-            sparql_get("/sparql SELECT json", pref_list, "application/json")]
-    csv_sparql = [sparql_get("/sparql SELECT csv/tsv", pref_list, "text/csv"),
-                  sparql_post("/sparql SELECT csv/tsv", pref_list, "text/tab-separated-values"),
-                  sparql_get("/sparql SELECT csv/tsv", pref_list, "", extra=[("format", "csv")])]
-    for p in found["project"][:3]:
-        csv_sparql.append(sparql_post("/sparql SELECT csv/tsv", f"SELECT ?o ?p WHERE {{ ?o ?p <{p}> }} LIMIT 200",
-                                      "text/csv"))
-    construct = []
+        sel.append(sparql_post(kind, text, SPARQL_JSON, raw=True))
+    sel += [sparql_post(kind, PREFECTURE_LIST, SPARQL_JSON), sparql_get(kind, PREFECTURE_LIST, "application/json")]
+    return sel
+
+
+def sparql_csv(found: dict[str, list[str]]) -> list[Req]:
+    kind = "/sparql SELECT csv/tsv"
+    return [sparql_get(kind, PREFECTURE_LIST, "text/csv"),
+            sparql_post(kind, PREFECTURE_LIST, "text/tab-separated-values"),
+            sparql_get(kind, PREFECTURE_LIST, "", extra=[("format", "csv")]),
+            *(sparql_post(kind, f"SELECT ?o ?p WHERE {{ ?o ?p <{p}> }} LIMIT 200", "text/csv")
+              for p in found["project"][:3])]
+
+
+def sparql_graphs(some: list[str]) -> list[Req]:
+    kind = "/sparql CONSTRUCT/DESCRIBE ttl"
+    construct: list[Req] = []
     for iri in some:
         text = f"CONSTRUCT {{ <{iri}> ?p ?o }} WHERE {{ <{iri}> ?p ?o }}"
-        construct += [sparql_post("/sparql CONSTRUCT/DESCRIBE ttl", text, "text/turtle"),
-                      sparql_get("/sparql CONSTRUCT/DESCRIBE ttl", f"DESCRIBE <{iri}>", "text/turtle")]
-    ask = []
+        construct += [sparql_post(kind, text, "text/turtle"), sparql_get(kind, f"DESCRIBE <{iri}>", "text/turtle")]
+    return construct
+
+
+def sparql_asks(some: list[str]) -> list[Req]:
+    kind = "/sparql ASK"
+    ask: list[Req] = []
     for iri in some[:8]:
-        ask += [sparql_get("/sparql ASK", f"ASK {{ <{iri}> ?p ?o }}", "application/sparql-results+json"),
-                sparql_post("/sparql ASK", PREFIXES + f"ASK {{ <{iri}> a pg:NoSuchClass }}", "application/sparql-results+xml")]
+        ask += [sparql_get(kind, f"ASK {{ <{iri}> ?p ?o }}", SPARQL_JSON),
+                sparql_post(kind, PREFIXES + f"ASK {{ <{iri}> a pg:NoSuchClass }}", "application/sparql-results+xml")]
+    return ask
 
+
+def linked_data_pages(found: dict[str, list[str]]) -> dict[str, list[Req]]:
+    """The "LD page HTML" and "LD page Turtle/JSON-LD" kinds: every discovered resource's page."""
     ld_iris = [i for k, v in found.items() if k != "prefecture-code" for i in v if i.startswith(ID)]
-    html = [Req("LD page HTML", "GET", "/id/" + i[len(ID):], headers={"Accept": "text/html"}) for i in ld_iris]
-    html += [Req("LD page HTML", "GET", "/id/" + i[len(ID):], params=[("lang", "en")], headers={"Accept": "text/html"})
-             for i in found["prefecture"][:3] + found["project"][:3]]
-    rdf = [Req("LD page Turtle/JSON-LD", "GET", "/id/" + i[len(ID):], headers={"Accept": "text/turtle"}) for i in ld_iris]
-    rdf += [Req("LD page Turtle/JSON-LD", "GET", "/id/" + i[len(ID):], params=[("format", "jsonld")])
-            for i in ld_iris[::4]]
-    site = [Req("ontology, /dataset, home", "GET", "/ontology", headers={"Accept": "text/html"}),
-            Req("ontology, /dataset, home", "GET", "/ontology", headers={"Accept": "text/turtle"}),
-            Req("ontology, /dataset, home", "GET", "/dataset", headers={"Accept": "text/html"}),
-            Req("ontology, /dataset, home", "GET", "/dataset", headers={"Accept": "text/turtle"}),
-            Req("ontology, /dataset, home", "GET", "/queries"),
-            Req("ontology, /dataset, home", "GET", "/", headers={"Accept": "text/html"}),
-            Req("ontology, /dataset, home", "GET", "/sparql", headers={"Accept": "text/turtle"})]  # service description
-    bad = [sparql_post("expected 4xx", "SELECT * WHERE { ?s ?p }", "application/sparql-results+json", expect="4xx"),
-           sparql_post("expected 4xx", "INSERT DATA { <urn:a> <urn:b> <urn:c> }", "application/sparql-results+json",
-                       expect="4xx"),
-           Req("expected 4xx", "POST", "/sparql", content=b"INSERT DATA { <urn:a> <urn:b> <urn:c> }", expect="4xx",
-               headers={"Content-Type": "application/sparql-update"}),
-           sparql_get("expected 4xx", "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }",
-                      "application/sparql-results+json", expect="4xx"),
-           sparql_get("expected 4xx", "SELECT * WHERE { ?s ?p ?o } LIMIT 1", "image/png", expect="4xx"),
-           Req("expected 4xx", "GET", "/queries/search", params=[("bogus", "1")], expect="4xx"),
-           Req("expected 4xx", "GET", "/queries/planned-outputs", params=[("year", "abc")], expect="4xx"),
-           Req("expected 4xx", "GET", "/queries/no-such-query", expect="4xx"),
-           Req("expected 4xx", "GET", "/id/prefecture/99", headers={"Accept": "text/html"}, expect="4xx"),
-           Req("expected 4xx", "GET", "/id/prefecture/99", headers={"Accept": "text/turtle"}, expect="4xx"),
-           Req("expected 4xx", "GET", "/api/prefectures/99/projects", expect="4xx")]
+    html_kind, rdf_kind = "LD page HTML", "LD page Turtle/JSON-LD"
+    pages = [Req(html_kind, "GET", "/id/" + i[len(ID):], headers={"Accept": "text/html"}) for i in ld_iris]
+    pages += [Req(html_kind, "GET", "/id/" + i[len(ID):], params=[("lang", "en")], headers={"Accept": "text/html"})
+              for i in found["prefecture"][:3] + found["project"][:3]]
+    rdf = [Req(rdf_kind, "GET", "/id/" + i[len(ID):], headers={"Accept": "text/turtle"}) for i in ld_iris]
+    rdf += [Req(rdf_kind, "GET", "/id/" + i[len(ID):], params=[("format", "jsonld")]) for i in ld_iris[::4]]
+    return {html_kind: pages, rdf_kind: rdf}
 
-    for kind, weight, reqs in (("named: defaults", 16, named), ("named: parameters", 14, params),
-                               ("named: CSV/TSV", 3, csv_reqs), ("/api resources", 6, api),
-                               ("/sparql SELECT json", 12, sel), ("/sparql SELECT csv/tsv", 4, csv_sparql),
-                               ("/sparql CONSTRUCT/DESCRIBE ttl", 6, construct), ("/sparql ASK", 4, ask),
-                               ("LD page HTML", 14, html), ("LD page Turtle/JSON-LD", 9, rdf),
-                               ("ontology, /dataset, home", 3, site), ("expected 4xx", 3, bad)):
-        if reqs:
-            mix[kind] = (weight, reqs)
-    return mix
+
+def site_pages() -> list[Req]:
+    kind = "ontology, /dataset, home"
+    return [Req(kind, "GET", "/ontology", headers={"Accept": "text/html"}),
+            Req(kind, "GET", "/ontology", headers={"Accept": "text/turtle"}),
+            Req(kind, "GET", "/dataset", headers={"Accept": "text/html"}),
+            Req(kind, "GET", "/dataset", headers={"Accept": "text/turtle"}),
+            Req(kind, "GET", "/queries"),
+            Req(kind, "GET", "/", headers={"Accept": "text/html"}),
+            Req(kind, "GET", "/sparql", headers={"Accept": "text/turtle"})]  # service description
+
+
+def bad_requests() -> list[Req]:
+    """Requests that must fail with a 4xx."""
+    kind, insert = "expected 4xx", "INSERT DATA { <urn:a> <urn:b> <urn:c> }"
+    return [sparql_post(kind, "SELECT * WHERE { ?s ?p }", SPARQL_JSON, expect="4xx"),
+            sparql_post(kind, insert, SPARQL_JSON, expect="4xx"),
+            Req(kind, "POST", "/sparql", content=insert.encode(), expect="4xx",
+                headers={"Content-Type": "application/sparql-update"}),
+            sparql_get(kind, "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }", SPARQL_JSON,
+                       expect="4xx"),
+            sparql_get(kind, "SELECT * WHERE { ?s ?p ?o } LIMIT 1", "image/png", expect="4xx"),
+            Req(kind, "GET", "/queries/search", params=[("bogus", "1")], expect="4xx"),
+            Req(kind, "GET", "/queries/planned-outputs", params=[("year", "abc")], expect="4xx"),
+            Req(kind, "GET", "/queries/no-such-query", expect="4xx"),
+            Req(kind, "GET", "/id/prefecture/99", headers={"Accept": "text/html"}, expect="4xx"),
+            Req(kind, "GET", "/id/prefecture/99", headers={"Accept": "text/turtle"}, expect="4xx"),
+            Req(kind, "GET", "/api/prefectures/99/projects", expect="4xx")]
 
 
 def runaways(timeout: float) -> list[Req]:
@@ -307,7 +361,7 @@ def runaways(timeout: float) -> list[Req]:
            sparql_get("runaway", ask3, "application/sparql-results+json", expect="timeout")]
     labels = ["3-way cross-product COUNT, POST form", f"3-way cross-product COUNT, GET ?timeout={short:g}",
               "ORDER BY over a cross product, POST sparql-query", "ASK over a 3-way cross product, GET"]
-    for r, label in zip(out, labels):
+    for r, label in zip(out, labels, strict=True):
         r.label = label
         r.limit = short if "timeout" in dict(r.params or []) else timeout
     return out
@@ -408,7 +462,7 @@ def settle(pid: int, children: int, max_wait: float, quiet: float = 0.10) -> dic
 
 def describe_children(pid: int) -> str:
     """'2 query workers + resource tracker': what the server's child processes are."""
-    kinds = Counter()
+    kinds: Counter[str] = Counter()
     for p in tree(pid):
         if p == pid:
             continue
@@ -437,10 +491,8 @@ def stop_server(proc: subprocess.Popen) -> int:
         if not live:
             return 0
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     return len(live)
 
 
@@ -484,15 +536,46 @@ def _pgid(pid: int) -> int | None:
 # ------------------------------------------------------------------ the run
 
 
+@dataclass(frozen=True)
+class Load:
+    """What the client threads send, and how: the server, the weighted mix, the runaway queries (one per
+    `runaway_every` requests, at most `runaway_concurrency` in flight) and the client-side options."""
+
+    base: str
+    mix: Mix
+    runs: list[Req]
+    clients: int
+    client_timeout: float
+    runaway_every: int
+    runaway_concurrency: int
+    progress: int
+
+    @classmethod
+    def from_args(cls, base: str, mix: Mix, runs: list[Req], args) -> Load:
+        return cls(base, mix, runs, clients=args.clients, client_timeout=args.client_timeout,
+                   runaway_every=args.runaway_every, runaway_concurrency=args.runaway_concurrency,
+                   progress=args.progress)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One stretch of load: `requests` requests or `seconds`, whichever ends first; `seed` draws the mix."""
+
+    requests: int
+    seconds: float
+    seed: int
+
+
 class Schedule:
     """Hands out request numbers until the count or the time is up; every `every`-th is a runaway,
     deferred while `concurrency` runaways are already in flight."""
 
-    def __init__(self, total: int, deadline: float, every: int, concurrency: int, mix, runs: list[Req], seed: int):
-        self.total, self.deadline, self.every, self.concurrency = total, deadline, every, concurrency
-        self.kinds = list(mix)
-        self.weights = [mix[k][0] for k in self.kinds]
-        self.mix, self.runs, self.seed = mix, runs, seed
+    def __init__(self, load: Load, batch: Batch):
+        self.total, self.deadline = batch.requests, time.monotonic() + batch.seconds
+        self.every, self.concurrency = load.runaway_every, load.runaway_concurrency
+        self.kinds = list(load.mix)
+        self.weights = [load.mix[k][0] for k in self.kinds]
+        self.mix, self.runs, self.seed = load.mix, load.runs, batch.seed
         self.lock = threading.Lock()
         self.next = self.pending = self.in_flight = self.sent_runaways = 0
         self.stopped_by = "request count"
@@ -570,12 +653,8 @@ def code_state(env: dict) -> str:
     return f"{head}" + (f" + uncommitted changes in {len(dirty)} file(s) under src/ or queries/" if dirty else "")
 
 
-def loadtest(args) -> dict:
-    data = data_file(args.size, args.seed)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    log_path = HERE / "out" / "loadtest-server.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+def server_command(args, port: int, data: Path | None) -> tuple[list[str], dict[str, str]]:
+    """The server's command line and environment."""
     cmd = [sys.executable, "-m", "policygraph", "serve", "--host", "127.0.0.1", "--port", str(port),
            "--workers", str(args.workers), "--query-timeout", f"{args.timeout:g}"]
     if data:
@@ -583,67 +662,28 @@ def loadtest(args) -> dict:
     env = {**os.environ, "POLICYGRAPH_LOG_LEVEL": args.log_level}
     if args.server_pythonpath:  # e.g. a `git archive` of another commit's src/, to test that code
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(args.server_pythonpath), env.get("PYTHONPATH")]))
+    return cmd, env
+
+
+def loadtest(args) -> dict:
+    data = data_file(args.size, args.seed)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log_path = HERE / "out" / "loadtest-server.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    cmd, env = server_command(args, port, data)
     report: dict = {"config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
                     "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-                    "server_command": " ".join(cmd[1:]), "code": code_state(env), "server_log": str(log_path.relative_to(ROOT))}
+                    "server_command": " ".join(cmd[1:]), "code": code_state(env),
+                    "server_log": str(log_path.relative_to(ROOT))}
     t_start = time.monotonic()
     with log_path.open("w") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         try:
-            wait(base + "/health", proc)
-            report["ready_s"] = time.monotonic() - t_start
-            r_margin[1] = report["ready_s"]
-            health = httpx.get(base + "/health", timeout=10).json()
-            report["triples"] = health.get("triples")
-            print(f"server ready in {report['ready_s']:.1f} s: {report['triples']:,} triples, pid {proc.pid}", flush=True)
-            rng = random.Random(args.seed)
-            found = discover(base, rng)
-            mix = build_mix(found, rng)
-            runs = runaways(args.timeout)
-            report["mix"] = {k: {"weight": w, "distinct_requests": len(r)} for k, (w, r) in mix.items()}
-            report["runaway_variants"] = [{"label": r.label, "request": r.describe()[:300], "limit_s": r.limit}
-                                          for r in runs]
-
-            # warm-up: every distinct request once, sequentially, then a concurrent ramp-up with the same
-            # mix and runaways (threads, allocator arenas and worker respawns reach their working size);
-            # neither is counted in the run
-            warm: list[Record] = []
-            with httpx.Client(timeout=args.client_timeout) as c:
-                for _, reqs in mix.values():
-                    for req in reqs:
-                        warm.append(send(c, base, req, -1, time.perf_counter()))
-            children = len(tree(proc.pid)) - 1
-            report["child_processes"] = describe_children(proc.pid)
-            report["after_sequential_warmup"] = settle(proc.pid, children, args.settle)
-            ramp, _, _ = drive(base, mix, runs, args, args.warmup_requests, args.warmup_seconds,
-                                     args.seed + 7919)
-            warm += ramp
-            report["warmup"] = {"requests": len(warm), "concurrent": len(ramp), "by_status": dict(Counter(str(r.status) for r in warm)),
-                                "unexpected": [asdict(r) for r in warm if not ok_status(r)]}
-            print(f"warm-up: {len(warm)} requests ({len(ramp)} concurrent), statuses {report['warmup']['by_status']}",
-                  flush=True)
-            report["before"] = settle(proc.pid, children, args.settle)
-
-            # the load
-            done = [0]
-            sampler = Sampler(proc.pid, lambda: done[0])
-            sampler.start()
-            cpu0 = cpu_snapshot(proc.pid)
-            records, sched, wall = drive(base, mix, runs, args, args.requests, args.seconds, args.seed, done)
-            cpu1 = cpu_snapshot(proc.pid)
-            machine, server_cpu, client_cpu = ((b - a) / wall for a, b in zip(cpu0, cpu1))
-            report["cpu_cores"] = {"server": server_cpu, "load_generator": client_cpu,
-                                   "other_processes": max(0.0, machine - server_cpu - client_cpu),
-                                   "machine_cores": os.cpu_count()}
-            report["after"] = settle(proc.pid, children, args.settle)
-            sampler.stop.set()
-            sampler.join()
-            ok_health = httpx.get(base + "/health", timeout=10).status_code
-            report["peak_rss_mib_live"] = peak_rss_mib(proc.pid)
-            report["run"] = {"sent": sched.next, "answered": sum(r.status is not None for r in records),
-                             "records": len(records), "seconds": wall, "stopped_by": sched.stopped_by,
-                             "runaways_sent": sched.sent_runaways, "runaways_deferred_unsent": sched.pending,
-                             "health_after": ok_health, "children": children}
+            wait_ready(base, proc, t_start, report)
+            load = plan_load(base, args, report)
+            children = warm_up(load, proc.pid, args, report)
+            records, sampler = measured_run(load, proc.pid, args, children, report)
             report.update(analyse(records, sampler, report, args))
         finally:
             report["leftover_processes_killed"] = left = stop_server(proc)
@@ -657,33 +697,103 @@ def loadtest(args) -> dict:
     return report
 
 
-def drive(base: str, mix, runs: list[Req], args, n: int, seconds: float, seed: int, done: list | None = None):
-    """Send n requests (or for `seconds`) from args.clients threads; (records, schedule, wall seconds)."""
+def wait_ready(base: str, proc: subprocess.Popen, t_start: float, report: dict) -> None:
+    """Wait for /health; record the start-up time (also the runaways' reload allowance) and the size."""
+    wait(base + "/health", proc)
+    report["ready_s"] = time.monotonic() - t_start
+    r_margin[1] = report["ready_s"]
+    health = httpx.get(base + "/health", timeout=10).json()
+    report["triples"] = health.get("triples")
+    print(f"server ready in {report['ready_s']:.1f} s: {report['triples']:,} triples, pid {proc.pid}", flush=True)
+
+
+def plan_load(base: str, args, report: dict) -> Load:
+    """Discover real resources, build the weighted mix and the runaways."""
+    rng = random.Random(args.seed)
+    found = discover(base, rng)
+    mix = build_mix(found, rng)
+    runs = runaways(args.timeout)
+    report["mix"] = {k: {"weight": w, "distinct_requests": len(r)} for k, (w, r) in mix.items()}
+    report["runaway_variants"] = [{"label": r.label, "request": r.describe()[:300], "limit_s": r.limit}
+                                  for r in runs]
+    return Load.from_args(base, mix, runs, args)
+
+
+def warm_up(load: Load, pid: int, args, report: dict) -> int:
+    """Every distinct request once, sequentially, then a concurrent ramp-up with the same mix and runaways
+    (threads, allocator arenas and worker respawns reach their working size); neither is counted in the
+    run. Then wait for the server to settle (the memory baseline). Returns the server's child processes."""
+    warm: list[Record] = []
+    with httpx.Client(timeout=args.client_timeout) as c:
+        for _, reqs in load.mix.values():
+            for req in reqs:
+                warm.append(send(c, load.base, req, -1, time.perf_counter()))
+    children = len(tree(pid)) - 1
+    report["child_processes"] = describe_children(pid)
+    report["after_sequential_warmup"] = settle(pid, children, args.settle)
+    ramp, _, _ = drive(load, Batch(args.warmup_requests, args.warmup_seconds, args.seed + 7919))
+    warm += ramp
+    report["warmup"] = {"requests": len(warm), "concurrent": len(ramp),
+                        "by_status": dict(Counter(str(r.status) for r in warm)),
+                        "unexpected": [asdict(r) for r in warm if not ok_status(r)]}
+    print(f"warm-up: {len(warm)} requests ({len(ramp)} concurrent), statuses {report['warmup']['by_status']}",
+          flush=True)
+    report["before"] = settle(pid, children, args.settle)
+    return children
+
+
+def measured_run(load: Load, pid: int, args, children: int, report: dict) -> tuple[list[Record], Sampler]:
+    """The load itself, with the server tree's memory sampled throughout and its CPU use measured."""
+    done = [0]
+    sampler = Sampler(pid, lambda: done[0])
+    sampler.start()
+    cpu0 = cpu_snapshot(pid)
+    records, sched, wall = drive(load, Batch(args.requests, args.seconds, args.seed), done)
+    cpu1 = cpu_snapshot(pid)
+    machine, server_cpu, client_cpu = ((b - a) / wall for a, b in zip(cpu0, cpu1, strict=True))
+    report["cpu_cores"] = {"server": server_cpu, "load_generator": client_cpu,
+                           "other_processes": max(0.0, machine - server_cpu - client_cpu),
+                           "machine_cores": os.cpu_count()}
+    report["after"] = settle(pid, children, args.settle)
+    sampler.stop.set()
+    sampler.join()
+    ok_health = httpx.get(load.base + "/health", timeout=10).status_code
+    report["peak_rss_mib_live"] = peak_rss_mib(pid)
+    report["run"] = {"sent": sched.next, "answered": sum(r.status is not None for r in records),
+                     "records": len(records), "seconds": wall, "stopped_by": sched.stopped_by,
+                     "runaways_sent": sched.sent_runaways, "runaways_deferred_unsent": sched.pending,
+                     "health_after": ok_health, "children": children}
+    return records, sampler
+
+
+def drive(load: Load, batch: Batch, done: list | None = None) -> tuple[list[Record], Schedule, float]:
+    """Send batch.requests requests (or for batch.seconds) from load.clients threads; (records, schedule,
+    wall seconds)."""
     records: list[Record] = []
     lock = threading.Lock()
     done = done if done is not None else [0]
     t0 = time.perf_counter()
-    sched = Schedule(n, time.monotonic() + seconds, args.runaway_every, args.runaway_concurrency, mix, runs, seed)
+    sched = Schedule(load, batch)
 
     def worker(k: int):
         # each thread is a client of its own (its own loopback address): the server gives one client
         # address at most its share of the workers
         transport = httpx.HTTPTransport(local_address=f"127.0.0.{10 + k}")
-        with httpx.Client(timeout=args.client_timeout, transport=transport) as c:
+        with httpx.Client(timeout=load.client_timeout, transport=transport) as c:
             while (job := sched.take()) is not None:
                 i, req = job
                 try:
-                    rec = send(c, base, req, i, t0)
+                    rec = send(c, load.base, req, i, t0)
                 finally:
                     if req.expect == "timeout":
                         sched.runaway_done()
                 with lock:
                     records.append(rec)
                     done[0] += 1
-                    if args.progress and done[0] % args.progress == 0:
+                    if load.progress and done[0] % load.progress == 0:
                         print(f"  {done[0]:>6} requests, {time.perf_counter() - t0:6.1f} s", flush=True)
 
-    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(args.clients)]
+    threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(load.clients)]
     for t in threads:
         t.start()
     for t in threads:
@@ -696,7 +806,7 @@ def ok_status(r: Record) -> bool:
         return False
     if r.expect == "timeout":
         stopped = r.status == TIMEOUT_STATUS or (r.status == 400 and "memory" in r.detail)  # memory limit first
-        return stopped and r.latency <= r.limit + r_margin[0] + r_margin[1]
+        return stopped and r.latency <= (r.limit or 0.0) + r_margin[0] + r_margin[1]
     if r.expect == "4xx":
         return 400 <= r.status < 500
     return 200 <= r.status < 300
@@ -717,7 +827,8 @@ def analyse(records: list[Record], sampler: Sampler, report: dict, args) -> dict
         lat = [r.latency * 1000 for r in rs if r.status is not None]
         rows[kind] = {"requests": len(rs), "2xx": sum(200 <= (r.status or 0) < 300 for r in rs),
                       "3xx": sum(300 <= (r.status or 0) < 400 for r in rs),
-                      "4xx": sum(400 <= (r.status or 0) < 500 for r in rs), "5xx": sum((r.status or 0) >= 500 for r in rs),
+                      "4xx": sum(400 <= (r.status or 0) < 500 for r in rs),
+                      "5xx": sum((r.status or 0) >= 500 for r in rs),
                       "lost": sum(r.status is None for r in rs), "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95),
                       "p99_ms": pct(lat, 99), "max_ms": max(lat, default=float("nan"))}
     normal = [r for r in records if r.expect != "timeout"]
@@ -749,6 +860,7 @@ def analyse(records: list[Record], sampler: Sampler, report: dict, args) -> dict
     growth = after["rss_mib"] - before["rss_mib"]
     allowed = max(50.0, 0.10 * before["rss_mib"])
     p_growth = after["parent_rss_mib"] - before["parent_rss_mib"]
+    killed = "the query ran longer"  # the server's detail for a query stopped at its time limit
     memory = {"before_settled_mib": before["rss_mib"], "after_settled_mib": after["rss_mib"], "growth_mib": growth,
               "allowed_growth_mib": allowed, "parent_before_mib": before["parent_rss_mib"],
               "parent_after_mib": after["parent_rss_mib"], "parent_growth_mib": p_growth,
@@ -762,24 +874,27 @@ def analyse(records: list[Record], sampler: Sampler, report: dict, args) -> dict
               "parent_threads_end": s[-1][5] if s else 0,
               "after_sequential_warmup_mib": report["after_sequential_warmup"]["rss_mib"],
               "parent_after_sequential_warmup_mib": report["after_sequential_warmup"]["parent_rss_mib"],
-              "queries_killed_at_limit": {"runaways": sum(r.detail.startswith("the query ran longer") for r in run_recs),
-                                          "other": sum(r.detail.startswith("the query ran longer") for r in normal)},
+              "queries_killed_at_limit": {"runaways": sum(r.detail.startswith(killed) for r in run_recs),
+                                          "other": sum(r.detail.startswith(killed) for r in normal)},
               "worker_respawns": max(0, len(workers_seen) - report["run"]["children"]),
               "peak_rss_mib_live_vmhwm": report["peak_rss_mib_live"]}
     run = report["run"]
     lost = run["sent"] - run["answered"]
+    warm_5xx = sum((r.status or 0) >= 500 for r in report_warm(report))
+    stopped = sum(ok_status(r) for r in run_recs)
+    past_limit = max((r.latency - (r.limit or 0.0) for r in run_recs), default=0)
     checks = [
         ("zero unexpected 5xx", not unexpected_5xx,
          f"{len(unexpected_5xx)} 5xx among {len(normal):,} non-runaway requests"
-         + (f" (+{sum((r.status or 0) >= 500 for r in report_warm(report))} in the warm-up)" if report_warm(report) else "")),
+         + (f" (+{warm_5xx} in the warm-up)" if report_warm(report) else "")),
         ("zero lost requests", lost == 0 and run["records"] == run["sent"],
          f"{run['sent']:,} sent, {run['answered']:,} answered, {lost} without an HTTP answer"),
         ("memory flat", growth <= allowed and p_growth <= allowed,
          f"settled RSS {before['rss_mib']:.0f} → {after['rss_mib']:.0f} MiB ({growth:+.0f}; allowed +{allowed:.0f}); "
          f"uvicorn process {before['parent_rss_mib']:.0f} → {after['parent_rss_mib']:.0f} MiB ({p_growth:+.0f})"),
         ("every runaway stopped by the timeout", bool(run_recs) and all(ok_status(r) for r in run_recs),
-         f"{sum(ok_status(r) for r in run_recs)}/{len(run_recs)} answered {TIMEOUT_STATUS} (or 400 memory limit) within limit + "
-         f"{args.margin:g} s + one reload ({r_margin[1]:.1f} s); max {max((r.latency - r.limit for r in run_recs), default=0):+.2f} s past the limit"),
+         f"{stopped}/{len(run_recs)} answered {TIMEOUT_STATUS} (or 400 memory limit) within limit + "
+         f"{args.margin:g} s + one reload ({r_margin[1]:.1f} s); max {past_limit:+.2f} s past the limit"),
         ("server idle again with all workers", after["settled"] and run["health_after"] == 200,
          f"{after['seconds']:.1f} s after the load: {after['children']}/{run['children']} child processes "
          f"({report['child_processes']}), "
@@ -789,7 +904,8 @@ def analyse(records: list[Record], sampler: Sampler, report: dict, args) -> dict
     ]
     return {"kinds": rows, "runaways": runaway_by_variant, "memory": memory,
             "checks": [{"check": c, "pass": bool(p), "detail": d} for c, p, d in checks],
-            "problems": [{"kind": k, "status": s_, "detail": d, "count": n} for (k, s_, d), n in problems.most_common()],
+            "problems": [{"kind": k, "status": s_, "detail": d, "count": n}
+                         for (k, s_, d), n in problems.most_common()],
             "unexpected_5xx_examples": [asdict(r) for r in unexpected_5xx[:20]],
             "runaway_records": [asdict(r) for r in run_recs],
             "memory_samples": [{"t": round(x[0], 2), "done": x[1], "parent_mib": round(x[2], 1),
@@ -809,13 +925,15 @@ def markdown(rep: dict) -> str:
     lines = [f"### Load test — {c['size']} ({rep['triples']:,} triples), {c['workers']} query workers, "
              f"query timeout {c['timeout']:g} s",
              "",
-             f"Machine: {rep['machine']}. Code: {rep['code']}. Server ready in {rep['ready_s']:.1f} s. {c['clients']} client threads "
-             f"(keep-alive), loopback. {run['sent']:,} requests in {run['seconds']:.1f} s = "
-             f"{run['sent'] / run['seconds']:.0f} req/s (stopped by the {run['stopped_by']}; caps "
-             f"{c['requests']:,} requests / {c['seconds']:g} s), after a warm-up of {rep['warmup']['requests']} "
-             f"requests ({rep['warmup']['concurrent']} of them concurrent). One runaway per {c['runaway_every']} requests, at most {c['runaway_concurrency'] or 'any'} "
+             f"Machine: {rep['machine']}. Code: {rep['code']}. Server ready in {rep['ready_s']:.1f} s. "
+             f"{c['clients']} client threads (keep-alive), loopback. {run['sent']:,} requests in "
+             f"{run['seconds']:.1f} s = {run['sent'] / run['seconds']:.0f} req/s (stopped by the "
+             f"{run['stopped_by']}; caps {c['requests']:,} requests / {c['seconds']:g} s), after a warm-up of "
+             f"{rep['warmup']['requests']} requests ({rep['warmup']['concurrent']} of them concurrent). "
+             f"One runaway per {c['runaway_every']} requests, at most {c['runaway_concurrency'] or 'any'} "
              f"at a time: {run['runaways_sent']} sent"
-             + (f", {run['runaways_deferred_unsent']} still deferred at the end" if run['runaways_deferred_unsent'] else "")
+             + (f", {run['runaways_deferred_unsent']} still deferred at the end"
+                if run['runaways_deferred_unsent'] else "")
              + ".", "",
              "| kind | requests | 2xx | 4xx | 5xx | lost | p50 ms | p95 ms | p99 ms | max ms |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -829,7 +947,8 @@ def markdown(rep: dict) -> str:
               f"{cpu['other_processes']:.2f}"
               + (" — **the machine was busy with other work; latency and throughput figures are affected**"
                  if cpu["other_processes"] > 0.25 else "") + "."]
-    lines += ["", f"Runaway queries (expected: HTTP {TIMEOUT_STATUS}, or 400 at the memory limit, within the limit + {c['margin']:g} s + one reload, {rep['ready_s']:.1f} s):", "",
+    lines += ["", f"Runaway queries (expected: HTTP {TIMEOUT_STATUS}, or 400 at the memory limit, within the limit + "
+              f"{c['margin']:g} s + one reload, {rep['ready_s']:.1f} s):", "",
               "| runaway | limit s | sent | statuses | stopped in time | median s | max s |",
               "| --- | ---: | ---: | --- | ---: | ---: | ---: |"]
     for label, v in rep["runaways"].items():
@@ -869,7 +988,8 @@ def markdown(rep: dict) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", default="100k", help="synthetic data size (10k, 100k, 1m …); 0 or none: shipped data only")
+    ap.add_argument("--size", default="100k",
+                    help="synthetic data size (10k, 100k, 1m …); 0 or none: shipped data only")
     ap.add_argument("--requests", type=int, default=4000, help="requests in the run (default 4000)")
     ap.add_argument("--seconds", type=float, default=120, help="hard cap on the run's duration (default 120)")
     ap.add_argument("--clients", type=int, default=8, help="concurrent client threads (default 8)")
