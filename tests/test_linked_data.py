@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
@@ -140,6 +141,9 @@ def test_home_and_query_pages(client):
     assert client.get("/static/query.js").status_code == 200 and client.get("/static/style.css").status_code == 200
     examples = json.loads(page.split('<script id="example-data" type="application/json">')[1].split("</script>")[0])
     assert "VALUES" in examples["budget-trend"]
+    # the page opens with the named query tagged "start", not with a query written into the code
+    editor = page.split('<textarea id="query"')[1].split(">", 1)[1].split("</textarea>")[0]
+    assert html.unescape(editor) == examples["sub-project-budgets"]
 
 
 def test_every_dump_states_the_licence(dist):
