@@ -18,7 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from policygraph import __version__
 from policygraph.store.engines import Engine
 from policygraph.store.named_queries import NamedQuery
-from policygraph.web import dataset, errors, named_queries, pages, resources, sparql, vocabulary
+from policygraph.web import api_docs, dataset, errors, named_queries, pages, resources, sparql, vocabulary
 from policygraph.web.http_limits import install as install_http_limits
 from policygraph.web.logs import RequestLog
 from policygraph.web.settings import Settings
@@ -30,19 +30,20 @@ def create_app(engine: Engine, settings: Settings | None = None, queries: dict[s
                dist: Path | None = None) -> FastAPI:
     """The app over an engine; ``queries`` adds the named-query API, ``dist`` (a build directory)
     the dumps and the dataset's file list. Linked Data pages are always on."""
-    app = FastAPI(title="policygraph", version=__version__,
+    app = FastAPI(title="policygraph", version=__version__, docs_url=None, redoc_url=None,  # api_docs: offline
                   description="Japanese SME policy knowledge graph: SPARQL 1.1 endpoint and Linked Data.")
     app.state.engine, app.state.settings = engine, settings or Settings()
     app.state.queries, app.state.dist, app.state.site = queries or {}, dist, None
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["*"], expose_headers=["ETag", "X-Result-Truncated", "X-Result-Rows", "Link"])
-    install_http_limits(app)  # HEAD as GET, security headers: outside every other layer
+    install_http_limits(app, api_docs.PATHS)  # HEAD as GET, security headers: outside every other layer
     app.add_middleware(RequestLog)  # outermost: one log line per request, whatever answered it
     errors.install(app)
     app.include_router(sparql.router)
     if queries:
         app.include_router(named_queries.router_for(queries))
-    for module in (resources, dataset, vocabulary, pages):
+    for module in (resources, dataset, vocabulary, pages, api_docs):
         app.include_router(module.router)
+    api_docs.mount_assets(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app

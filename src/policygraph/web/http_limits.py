@@ -4,8 +4,8 @@
   (FastAPI routes answer only the methods they declare, so HEAD was 405 on most of them).
 * ``SecurityHeaders``: ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy`` on every
   response; a Content-Security-Policy fitted to our pages on HTML (only our own script and
-  stylesheet), a looser one on FastAPI's /docs and /redoc (their assets come from a CDN and
-  their inline script is allowed by its hash), and ``default-src 'none'`` on everything else.
+  stylesheet), one on the Swagger UI pages (api_docs.py: still only this host, their inline
+  script allowed by its hash), and ``default-src 'none'`` on everything else.
 * ``deadline_protocol``: uvicorn's HTTP protocol with a deadline for the request headers
   (slowloris) and a backstop for the body; the app answers a slow body itself with a 408.
 
@@ -30,15 +30,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 CSP_NOT_HTML = "default-src 'none'; frame-ancestors 'none'"
-# Swagger UI and ReDoc as FastAPI serves them: assets from cdn.jsdelivr.net (ReDoc's fonts from
-# Google, its logo from cdn.redoc.ly), favicon from fastapi.tiangolo.com, ReDoc's search in a
-# blob: worker, and styles both set from script. Their inline scripts are allowed by hash, added
-# per response. (Checked in Chromium with swagger-ui-dist 5.35 and redoc 2.5 served as the CDN.)
-CSP_DOCS = ("default-src 'none'; script-src 'self' https://cdn.jsdelivr.net{hashes}; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-            "font-src 'self' data: https://fonts.gstatic.com https://cdn.jsdelivr.net; "
-            "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.jsdelivr.net https://cdn.redoc.ly; "
-            "connect-src 'self'; worker-src 'self' blob:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+# Swagger UI (api_docs.py), served from this app: its inline script is allowed by hash, added per
+# response, and it sets styles from script. No other host. (Checked in Chromium, Swagger UI 5.31.)
+CSP_DOCS = ("default-src 'none'; script-src 'self'{hashes}; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; form-action 'self'; "
+            "base-uri 'none'; frame-ancestors 'none'")
 ALWAYS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 
@@ -109,11 +105,10 @@ class SecurityHeaders:
         await self.app(scope, receive, send_secured)
 
 
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, docs_paths: tuple[str, ...] = ()) -> None:
     """Wrap the app's whole middleware stack (its 500 handler included) in HeadAsGet and SecurityHeaders."""
     build = app.build_middleware_stack
-    docs = (app.docs_url, app.redoc_url, app.docs_url and app.swagger_ui_oauth2_redirect_url)
-    app.build_middleware_stack = lambda: HeadAsGet(SecurityHeaders(build(), docs))  # type: ignore[method-assign]
+    app.build_middleware_stack = lambda: HeadAsGet(SecurityHeaders(build(), docs_paths))  # type: ignore[method-assign]
 
 
 # ------------------------------------------------------------------ slow clients
