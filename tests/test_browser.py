@@ -77,6 +77,20 @@ def test_query_page_runs_a_query(site, browser):
     assert "rows" in browser.find_element(By.ID, "status").text
     assert browser.find_elements(By.CSS_SELECTOR, '#downloads a[href*="format=csv"]')
     shot(browser, "4-query")
+    # the address now opens this query: a shared link shows the same table
+    shared = browser.find_element(By.ID, "share").get_attribute("href")
+    assert "/query?query=" in browser.current_url and shared == browser.current_url
+    browser.get(shared)
+    browser.find_element(By.ID, "run").click()
+    table = WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.ID, "result-table")))
+    assert len(table.find_elements(By.TAG_NAME, "tr")) == 10
+    # Ctrl+Enter runs what the editor holds
+    from selenium.webdriver.common.keys import Keys
+    box = browser.find_element(By.ID, "query")
+    box.clear()
+    box.send_keys("ASK { ?s ?p ?o }")
+    box.send_keys(Keys.CONTROL, Keys.ENTER)
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "status").text == "true")
     # an example from the named queries, then a broken query shows the parser's message
     from selenium.webdriver.support.ui import Select
     Select(browser.find_element(By.ID, "examples")).select_by_value("prefectures")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 
@@ -12,6 +13,7 @@ from rdflib.namespace import DCAT, DCTERMS, RDF, RDFS, VOID
 
 from policygraph.web.app import Settings, create_app
 from policygraph.store.named_queries import load_queries
+from policygraph.store.query_check import Limits
 from policygraph.store.embedded import EmbeddedEngine, StoreSource
 
 from conftest import ROOT
@@ -144,6 +146,20 @@ def test_home_and_query_pages(client):
     # the page opens with the named query tagged "start", not with a query written into the code
     editor = page.split('<textarea id="query"')[1].split(">", 1)[1].split("</textarea>")[0]
     assert html.unescape(editor) == examples["sub-project-budgets"]
+
+
+def test_the_query_page_opens_the_query_in_its_address(client):
+    hostile = 'SELECT * { ?s ?p "</textarea><script>alert(1)</script>" }'
+    page = client.get("/query", params={"query": hostile}).text
+    editor = page.split('<textarea id="query"')[1].split(">", 1)[1].split("</textarea>")[0]
+    assert html.unescape(editor) == hostile and "<script>alert" not in page
+    settings = client.app.state.settings  # the default limit (256 KiB) is past what a URL may hold
+    client.app.state.settings = dataclasses.replace(settings, limits=Limits(max_chars=100))
+    try:
+        too_long = client.get("/query", params={"query": "#" * 101})
+    finally:
+        client.app.state.settings = settings
+    assert too_long.status_code == 400 and too_long.json()["error"] == "query too long"
 
 
 def test_every_dump_states_the_licence(dist):

@@ -8,7 +8,8 @@ from fastapi.responses import HTMLResponse
 from policygraph.store.named_queries import ParameterError
 from policygraph.web.graph import site_of
 from policygraph.web.html import render
-from policygraph.web.settings import queries_of
+from policygraph.web.errors import Problem
+from policygraph.web.settings import queries_of, settings_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -22,7 +23,11 @@ async def home(request: Request) -> HTMLResponse:
 
 
 @router.get("/query")
-async def query_page(request: Request) -> HTMLResponse:
+async def query_page(request: Request, query: str | None = None) -> HTMLResponse:
+    """The query editor; ``?query=`` opens a query (the page's share link), else the start example."""
+    if query is not None and len(query) > settings_of(request).limits.max_chars:
+        raise Problem(400, "query too long", f"query: more than {settings_of(request).limits.max_chars:,} characters",
+                      parameter="query")
     examples: dict[str, str] = {}
     # the named queries tagged "start" first: the page opens with the first of them
     for name, q in sorted(queries_of(request).items(), key=lambda item: "start" not in item[1].tags):
@@ -30,5 +35,6 @@ async def query_page(request: Request) -> HTMLResponse:
             examples[name] = q.bind({}).strip()
         except ParameterError:  # a query that needs a value has no runnable example
             continue
-    return render(request, "query.html", {"examples": examples, "default_query": next(iter(examples.values()), ""),
+    opened = query or next(iter(examples.values()), "")
+    return render(request, "query.html", {"examples": examples, "default_query": opened,
                                           "site": await site_of(request)})

@@ -7,6 +7,9 @@
   const results = document.getElementById("results");
   const downloads = document.getElementById("downloads");
   document.getElementById("examples").addEventListener("change", (e) => { text.value = examples[e.target.value]; });
+  text.addEventListener("keydown", (e) => {  // Ctrl+Enter (or Cmd+Enter) runs the query
+    if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
+  });
 
   // Where a link to an IRI may point (as pages.safe_href does on the server): our own IRIs on this
   // host, other http(s) IRIs as they are; null for anything else (javascript:, data:, urn:, …).
@@ -47,6 +50,13 @@
     }
     const data = await resp.json();
     const q = encodeURIComponent(text.value);
+    // the address bar and a "share" link open this query again (/query?query=…, keeping ?lang=)
+    const lang = new URLSearchParams(location.search).get("lang");
+    const here = "/query?query=" + q + (lang ? "&lang=" + encodeURIComponent(lang) : "");
+    history.replaceState(null, "", here);
+    const share = document.createElement("a");
+    share.href = here; share.id = "share"; share.textContent = "share";
+    downloads.appendChild(share);
     for (const [fmt, label] of [["csv", "CSV"], ["tsv", "TSV"], ["json", "JSON"], ["xml", "XML"]]) {
       const a = document.createElement("a");
       a.href = "/sparql?format=" + fmt + "&query=" + q; a.textContent = label;
