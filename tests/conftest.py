@@ -95,8 +95,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
 
-def chromium(console_log: bool = False):
-    """Debian's headless Chromium under selenium, with the flags this closed network needs."""
+def chromium(console_log: bool = False, language: str = "ja"):
+    """Debian's headless Chromium under selenium, with the flags this closed network needs, asking for
+    pages in ``language`` (the pages honour Accept-Language)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -106,6 +107,8 @@ def chromium(console_log: bool = False):
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--window-size=1280,1600", f"--user-data-dir={tempfile.mkdtemp()}"):
         opts.add_argument(flag)
+    opts.add_argument(f"--lang={language}")
+    opts.add_experimental_option("prefs", {"intl.accept_languages": language})
     if console_log:
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)

@@ -61,6 +61,11 @@ def test_home_to_nagano_project_budget(site, browser):
     shot(browser, "3-project-07-02-01")
     browser.find_element(By.LINK_TEXT, "English").click()
     assert browser.find_element(By.TAG_NAME, "h1").text == "SME management support related expenses"
+    # the choice sticks: a plain link (no ?lang=) still opens the English page
+    browser.find_element(By.CSS_SELECTOR, 'header nav a[href="/id/prefecture"]').click()
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en"
+    browser.find_element(By.LINK_TEXT, "日本語").click()
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja"
 
 
 def test_query_page_runs_a_query(site, browser):

@@ -148,6 +148,32 @@ def test_home_and_query_pages(client):
     assert html.unescape(editor) == examples["sub-project-budgets"]
 
 
+@pytest.mark.parametrize("header, lang", [
+    ("en-US,en;q=0.9", "en"), ("ja,en;q=0.8", "ja"), ("en;q=0.5, ja;q=0.9", "ja"), ("fr, en-GB;q=0.7", "en"),
+    ("fr, de", "ja"), ("", "ja"), ("en;q=0", "ja"), ("en;q=abc, ja", "ja"), ("*", "ja"),
+])
+def test_accept_language_picks_the_page_language(header, lang):
+    from policygraph.web.html import _accepted_language
+    assert _accepted_language(header) == lang
+
+
+def test_the_language_choice_sticks_across_links(dist):
+    engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1)
+    with TestClient(create_app(engine, Settings(), load_queries(ROOT / "queries"), dist)) as c:
+        assert c.get("/id/prefecture/20", headers={"Accept": "text/html"}).headers["content-language"] == "ja"
+        first = c.get("/?lang=en")
+        assert first.cookies.get("lang") == "en" and 'lang="en"' in first.text
+        page = c.get("/id/prefecture/20", headers={"Accept": "text/html"})  # no ?lang=: the cookie decides
+        assert page.headers["content-language"] == "en" and "Nagano" in page.text
+        assert {"Accept", "Accept-Language", "Cookie"} <= {v.strip() for v in page.headers["vary"].split(",")}
+        assert c.get("/?lang=ja").cookies.get("lang") == "ja"
+        assert c.get("/query").headers["content-language"] == "ja"
+        with TestClient(c.app) as fresh:  # a new visitor, no cookie: the browser's language
+            page = fresh.get("/", headers={"Accept-Language": "en-US,en;q=0.9"})
+            assert page.headers["content-language"] == "en" and "lang" not in page.cookies
+    engine.close()
+
+
 def test_the_query_page_opens_the_query_in_its_address(client):
     hostile = 'SELECT * { ?s ?p "</textarea><script>alert(1)</script>" }'
     page = client.get("/query", params={"query": hostile}).text

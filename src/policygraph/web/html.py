@@ -75,9 +75,34 @@ def safe_href(iri: Any) -> str | None:
     return {BASE + "def": "/ontology", BASE + "shapes": "/shapes"}.get(iri, iri)
 
 
+LANGS = ("ja", "en")
+LANG_COOKIE = "lang"
+
+
 def lang_of(request: Request) -> str:
-    """The page's language: ?lang=en for English, Japanese otherwise."""
-    return "en" if request.query_params.get("lang") == "en" else "ja"
+    """The page's language: ?lang= if given, else the one chosen before (a cookie, so the choice sticks
+    across every link), else the browser's Accept-Language, else Japanese."""
+    for chosen in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if chosen in LANGS:
+            return chosen
+    return _accepted_language(request.headers.get("accept-language", ""))
+
+
+def _accepted_language(header: str) -> str:
+    """ja or en, whichever Accept-Language ranks first (q-values, then order); ja when neither is named."""
+    ranked = []
+    for i, item in enumerate(header.split(",")[:32]):  # a bounded header: the first 32 ranges decide
+        tag, _, params = item.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                continue
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGS and q > 0:
+            ranked.append((-q, i, primary))
+    return min(ranked)[2] if ranked else "ja"
 
 
 def translate(key: str, lang: str) -> str:
@@ -98,6 +123,13 @@ def render(request: Request, name: str, context: dict[str, Any], *, status: int 
     """A page from templates/``name`` in the request's language; ``context`` has the ``site`` (graph.Site)."""
     lang = lang_of(request)
     context = {"lang": lang, "path": request.url.path, "t": lambda key: translate(key, lang), **context}
+    headers = dict(headers or {})
+    # the page depends on the language sources too: caches must keep the variants apart
+    vary = [v.strip() for v in headers.get("Vary", "").split(",") if v.strip()]
+    headers["Vary"] = ", ".join(dict.fromkeys([*vary, "Accept-Language", "Cookie"]))
+    headers["Content-Language"] = lang
     response = templates.TemplateResponse(request, name, context, status_code=status, headers=headers)
     assert isinstance(response, HTMLResponse)
+    if request.query_params.get("lang") in LANGS and request.cookies.get(LANG_COOKIE) != lang:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
     return response
