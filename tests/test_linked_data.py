@@ -34,6 +34,14 @@ def client(dist):
     engine.close()
 
 
+@pytest.fixture(autouse=True)
+def _no_language_carried_over(request):
+    """The module's client keeps cookies: a test that chose English must not leave the next one in English."""
+    yield
+    if "client" in request.fixturenames:
+        request.getfixturevalue("client").cookies.clear()
+
+
 @pytest.mark.parametrize("path", RESOURCES)
 @pytest.mark.parametrize("accept,fmt,param", FORMATS)
 def test_content_negotiation(client, path, accept, fmt, param):
