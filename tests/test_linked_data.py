@@ -196,6 +196,21 @@ def test_the_query_page_opens_the_query_in_its_address(client):
     assert too_long.status_code == 400 and too_long.json()["error"] == "query too long"
 
 
+def test_a_download_is_a_file_excel_reads_as_utf8(client):
+    query = 'SELECT ?name WHERE { <https://w3id.org/policygraph/id/prefecture/20> rdfs:label ?name }'
+    query = "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n" + query
+    plain = client.get("/sparql", params={"query": query, "format": "csv"})
+    saved = client.get("/sparql", params={"query": query, "format": "csv", "download": "1"})
+    assert not plain.content.startswith(b"\xef\xbb\xbf") and "content-disposition" not in plain.headers
+    assert saved.content == b"\xef\xbb\xbf" + plain.content and "長野県" in saved.content.decode("utf-8-sig")
+    assert saved.headers["content-disposition"] == 'attachment; filename="query-results.csv"'
+    assert saved.headers["etag"] != plain.headers["etag"]
+    as_json = client.get("/sparql", params={"query": query, "format": "json", "download": "1"})
+    assert as_json.content.startswith(b"{") and as_json.headers["content-disposition"].endswith('.srj"')
+    bad = client.get("/sparql", params={"query": query, "download": "yes"})
+    assert bad.status_code == 400 and "download" in bad.json()["detail"]
+
+
 def test_every_dump_states_the_licence(dist):
     g = Graph().parse(dist / "policygraph.nt")
     ds = URIRef(ID + "dataset/policygraph")

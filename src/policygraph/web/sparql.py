@@ -57,6 +57,7 @@ class SparqlRequest:
     named_graphs: tuple[str, ...] | None
     formats: tuple[str, ...]   # ?format= (also output=, results=): clients such as SPARQLWrapper send several
     timeout: float | None
+    download: bool = False     # ?download=1: a file to save (and, for CSV/TSV, a BOM so Excel reads UTF-8)
 
 
 def _one(params: list[tuple[str, str]], name: str) -> str | None:
@@ -123,6 +124,16 @@ async def _posted(request: Request, settings: Settings, params: list[tuple[str, 
                   f"{ctype or '(none)'}; POST application/sparql-query or application/x-www-form-urlencoded")
 
 
+_EXTENSIONS = {"json": "srj", "xml": "srx", "csv": "csv", "tsv": "tsv", "turtle": "ttl", "ntriples": "nt",
+               "jsonld": "jsonld", "rdfxml": "rdf"}
+
+
+def _download(raw: str | None) -> bool:
+    if raw not in (None, "1", "0"):
+        raise bad_request(f"download: {raw!r} is not 1 or 0")
+    return raw == "1"
+
+
 def _timeout(raw: str | None) -> float | None:
     if raw is None:
         return None
@@ -147,7 +158,7 @@ async def parse_request(request: Request, settings: Settings) -> SparqlRequest:
         query = body_query
     formats = tuple(v for k, v in params if k in ("format", "output", "results") and v)
     return SparqlRequest(query, _iris(params, "default-graph-uri"), _iris(params, "named-graph-uri"), formats,
-                         _timeout(_one(params, "timeout")))
+                         _timeout(_one(params, "timeout")), _download(_one(params, "download")))
 
 
 def check_query(query: str, settings: Settings) -> Inspection:
@@ -202,7 +213,7 @@ async def sparql(request: Request, engine: Annotated[Engine, Depends(engine_of)]
         raise Problem(406, "not acceptable", str(e), vary) from None
     timeout = max(settings.min_query_timeout, min(req.timeout or settings.query_timeout, settings.query_timeout))
     job = Job(req.query, fmt.name, req.default_graphs, req.named_graphs, settings.max_rows)
-    etag = '"' + hashlib.sha256(repr((settings.build_id, job)).encode()).hexdigest()[:32] + '"'
+    etag = '"' + hashlib.sha256(repr((settings.build_id, job, req.download)).encode()).hexdigest()[:32] + '"'
     headers = {**vary, "ETag": etag, "Cache-Control": f"public, max-age={settings.cache_seconds}",
                "X-Query-Timeout": f"{timeout:g}"}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
@@ -214,7 +225,12 @@ async def sparql(request: Request, engine: Annotated[Engine, Depends(engine_of)]
         headers["X-Result-Truncated"] = f"true; limit={settings.max_rows}"
     if result.rows is not None:
         headers["X-Result-Rows"] = str(result.rows)
-    return Response(result.body, media_type=_media(fmt.media_type), headers=headers)
+    answer = result.body
+    if req.download:
+        headers["Content-Disposition"] = f'attachment; filename="query-results.{_EXTENSIONS[fmt.name]}"'
+        if fmt.name in ("csv", "tsv"):  # spreadsheets read UTF-8 only after a byte order mark
+            answer = b"\xef\xbb\xbf" + answer
+    return Response(answer, media_type=_media(fmt.media_type), headers=headers)
 
 
 for _method in ("GET", "POST"):

@@ -59,7 +59,7 @@
     downloads.appendChild(share);
     for (const [fmt, label] of [["csv", "CSV"], ["tsv", "TSV"], ["json", "JSON"], ["xml", "XML"]]) {
       const a = document.createElement("a");
-      a.href = "/sparql?format=" + fmt + "&query=" + q; a.textContent = label;
+      a.href = "/sparql?format=" + fmt + "&download=1&query=" + q; a.textContent = label;
       downloads.appendChild(a);
     }
     if ("boolean" in data) { status.textContent = String(data.boolean); return; }
