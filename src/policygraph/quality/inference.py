@@ -94,7 +94,7 @@ class _Schema:
         self.symmetric = set(g.subjects(RDF.type, OWL.SymmetricProperty))
         self.functional = set(g.subjects(RDF.type, OWL.FunctionalProperty))
         self.chains = [(p, list(Collection(g, lst))) for p, lst in g.subject_objects(OWL.propertyChainAxiom)]
-        self.disjoint = {(a, b) for a, b in g.subject_objects(OWL.disjointWith)}
+        self.disjoint = set(g.subject_objects(OWL.disjointWith))
 
 
 def _objects_by_subject(g: Graph, predicate: URIRef) -> defaultdict[Node, set[Node]]:

@@ -54,6 +54,11 @@ async def select(request: Request, query: str, max_rows: int | None = None) -> l
     return rows
 
 
+def in_language(texts: dict[str, str], lang: str) -> str:
+    """The text in ``lang``, else in Japanese, else in any language, else empty."""
+    return texts.get(lang) or texts.get("ja") or next(iter(texts.values()), "")
+
+
 @dataclass
 class Named:
     """A resource with its labels by language."""
@@ -61,7 +66,7 @@ class Named:
     labels: dict[str, str] = field(default_factory=dict)
 
     def name(self, lang: str) -> str:
-        return self.labels.get(lang) or self.labels.get("ja") or next(iter(self.labels.values()), self.iri)
+        return in_language(self.labels, lang) or self.iri
 
 
 @dataclass
@@ -81,7 +86,7 @@ class Site:
         return self.labels.get(lang, {}).get(iri) or self.labels["ja"].get(iri) or short(iri)
 
     def text(self, values: dict[str, str], lang: str) -> str:
-        return values.get(lang) or values.get("ja") or next(iter(values.values()), "")
+        return in_language(values, lang)
 
 
 LABELS = """SELECT ?t ?l WHERE {
