@@ -95,9 +95,10 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
 
-def chromium(console_log: bool = False, language: str = "ja"):
+def chromium(console_log: bool = False, language: str = "ja", performance_log: bool = False):
     """Debian's headless Chromium under selenium, with the flags this closed network needs, asking for
-    pages in ``language`` (the pages honour Accept-Language)."""
+    pages in ``language`` (the pages honour Accept-Language); ``performance_log`` records DevTools network
+    events (``driver.get_log("performance")``: every URL the page requested)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -109,8 +110,11 @@ def chromium(console_log: bool = False, language: str = "ja"):
         opts.add_argument(flag)
     opts.add_argument(f"--lang={language}")
     opts.add_experimental_option("prefs", {"intl.accept_languages": language})
-    if console_log:
-        opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    logs = {"browser": "ALL"} if console_log else {}
+    if performance_log:
+        logs["performance"] = "ALL"
+    if logs:
+        opts.set_capability("goog:loggingPrefs", logs)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.set_page_load_timeout(30)
     return driver
