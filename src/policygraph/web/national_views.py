@@ -34,7 +34,8 @@ def _iri(iri: str) -> str:
 
 
 def _named(var: str, lang: str, prop: str = "rdfs:label|skos:prefLabel") -> str:
-    """SPARQL binding ?{var}_name: the label in the page's language, else the Japanese one."""
+    """SPARQL binding ?{var}_name: the label in the page's language, else the Japanese one. Only where
+    ?{var} is bound: inside the OPTIONAL that binds it (an unbound ?{var} would match every label)."""
     return (f'OPTIONAL {{ ?{var} {prop} ?{var}_l1 FILTER(lang(?{var}_l1) = "{lang}") }} '
             f'OPTIONAL {{ ?{var} {prop} ?{var}_l2 FILTER(lang(?{var}_l2) = "ja") }} '
             f"BIND(COALESCE(?{var}_l1, ?{var}_l2) AS ?{var}_name) ")
@@ -278,12 +279,14 @@ def _claim_query(kind: str, pattern: str, lang: str) -> str:
         ?doc ?doc_name ?quote ?ek ?ek_name ?lp ?lp_name ?rp ?rp_name WHERE {{
         {pattern} ?c a {cls} ; {left} ?l ; {right} ?r .
         OPTIONAL {{ ?c {left_q} ?lq }} OPTIONAL {{ ?c {right_q} ?rq }} OPTIONAL {{ ?c pg:quote ?quote }}
-        OPTIONAL {{ ?c {type_p} ?type }} OPTIONAL {{ ?c pg:evidenceKind ?ek }}
-        OPTIONAL {{ ?c prov:wasAttributedTo ?agent OPTIONAL {{ ?c prov:wasDerivedFrom ?doc .
-                                                               ?doc dcterms:creator ?agent }} }}
-        OPTIONAL {{ ?l pg:prefecture ?lp }} OPTIONAL {{ ?r pg:prefecture ?rp }}
+        OPTIONAL {{ ?c {type_p} ?type {_named("type", lang)} }}
+        OPTIONAL {{ ?c pg:evidenceKind ?ek {_named("ek", lang)} }}
+        OPTIONAL {{ ?c prov:wasAttributedTo ?agent {_named("agent", lang)}
+                   OPTIONAL {{ ?c prov:wasDerivedFrom ?doc . ?doc dcterms:creator ?agent {_named("doc", lang)} }} }}
+        OPTIONAL {{ ?l pg:prefecture ?lp {_named("lp", lang)} }}
+        OPTIONAL {{ ?r pg:prefecture ?rp {_named("rp", lang)} }}
         {_in_lang("rationale", "pg:rationale", lang)} {_in_lang("note", "rdfs:comment", lang)}
-        {"".join(_named(v, lang) for v in ("c", "l", "r", "type", "agent", "doc", "ek", "lp", "rp"))}
+        {"".join(_named(v, lang) for v in ("c", "l", "r"))}
         }} ORDER BY ?c"""
 
 
