@@ -118,6 +118,17 @@ T = {  # interface strings: (ja, en)
     "cmp-chart": ("上の表の棒グラフ（千円）", "Bar chart of the table above (thousand yen)"),
     "cmp-chart-cut": ("グラフは最初の {} 本のみです。表にすべての値があります。",
                       "The chart shows the first {} bars; the table has every value."),
+    # the search page (search.py, templates/search.html)
+    "s-title": ("検索", "Search"), "s-title-q": ("「{}」の検索結果", "Search results for “{}”"),
+    "s-text": ("名前に含まれる語", "Text in the name"), "s-type": ("種類", "Type"), "s-any": ("（指定なし）", "(any)"),
+    "s-hint": ("事業・計画・指標・出典などを、日本語または英語の名前の一部で探せます。",
+               "Find programs, plans, indicators, sources and more by part of their Japanese or English name."),
+    "s-none": ("「{}」を名前に含むものは見つかりませんでした。", "Nothing has “{}” in its name."),
+    "s-count": ("{:,} 件中 {:,}–{:,} 件目（完全一致、前方一致、部分一致の順）",
+                "{:,} found; {:,}–{:,} shown (exact matches first, then names starting with the text, then the rest)"),
+    "s-caption": ("「{}」を名前に含むリソース", "Resources whose name contains “{}”"),
+    "s-label-ja": ("名前（日本語）", "Name (Japanese)"), "s-label-en": ("名前（英語）", "Name (English)"),
+    "s-no-en": ("英語名なし", "no English name"),
     # named queries and /api pages (query_pages.py)
     "nq-catalogue": ("名前付きクエリ", "Named queries"),
     "nq-intro": ("SPARQL を書かずに使える定型のクエリです。パラメータを選んで表を表示し、CSV（Excel）や JSON で保存できます。"
