@@ -1,0 +1,106 @@
+"""The prefecture page's section: its projects, and their 事業費 summed by fiscal year and stage.
+
+A total adds up one stage of one year only, over the projects that have a figure at that stage;
+the page says how many projects each total covers. The chart shows one bar a year: the stage most
+of that year's projects have a figure for.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from policygraph.web.budget_table import PROJECT_COST, Chart, stage_rank
+from policygraph.web.graph import PG, select
+from policygraph.web.sections import Builder, Section, Subject
+from policygraph.web.statements import in_lang, label_of, prefixed
+
+
+@dataclass
+class Project:
+    iri: str
+    name: str
+    number: str
+    years: list[str]        # fiscal years with a 事業費 figure
+
+
+@dataclass
+class Total:
+    year: str
+    stage: str
+    label: str
+    low: float              # the sum; low < high where a project's pages print different amounts
+    high: float
+    projects: int
+    charted: bool = False
+
+
+@dataclass
+class PrefectureData:
+    projects: list[Project]
+    totals: list[Total]
+    chart: Chart
+
+    @property
+    def years(self) -> list[tuple[str, list[Total]]]:
+        by_year: dict[str, list[Total]] = defaultdict(list)
+        for t in self.totals:
+            by_year[t.year].append(t)
+        return list(by_year.items())
+
+
+async def _projects(request: Request, iri: str, lang: str) -> list[Project]:
+    rows = await select(request, f"""SELECT ?x ?x_l ?n WHERE {{ ?x pg:prefecture <{iri}> ; a pg:PrefecturalProject .
+        OPTIONAL {{ ?x pg:projectNumber ?n }} {label_of("x", lang)} }}""")
+    found = {r["x"]["value"]: Project(r["x"]["value"], r["x_l"]["value"] if "x_l" in r else prefixed(r["x"]["value"]),
+                                      r["n"]["value"] if "n" in r else "", []) for r in rows}
+    return sorted(found.values(), key=lambda p: (p.number, p.name))
+
+
+def _totals(rows: list[dict[str, dict[str, str]]]) -> list[Total]:
+    readings: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+    labels: dict[str, str] = {}
+    for r in rows:
+        readings[(r["year"]["value"], r["stage"]["value"], r["x"]["value"])].append(float(r["amount"]["value"]))
+        labels[r["stage"]["value"]] = r["stage_l"]["value"] if "stage_l" in r else r["stage"]["value"]
+    sums: dict[tuple[str, str], Total] = {}
+    for (year, stage, _), amounts in readings.items():
+        total = sums.setdefault((year, stage), Total(year, stage, labels[stage], 0, 0, 0))
+        total.low, total.high, total.projects = total.low + min(amounts), total.high + max(amounts), total.projects + 1
+    return sorted(sums.values(), key=lambda t: (t.year, stage_rank(t.stage)))
+
+
+def _chart(totals: list[Total], title: str) -> Chart:
+    best: dict[str, Total] = {}
+    for t in totals:  # per year: the stage covering most projects, the earliest in the budget's course on a tie
+        if t.year not in best or t.projects > best[t.year].projects:
+            best[t.year] = t
+    for t in best.values():
+        t.charted = True
+    return Chart.of([(f"FY{t.year} {t.label}", t.low) for t in best.values()], title)
+
+
+async def prefecture(request: Request, subject: Subject) -> list[Section]:
+    if PG + "Prefecture" not in subject.types:
+        return []
+    iri, lang = subject.iri, subject.lang
+    projects = await _projects(request, iri, lang)
+    rows = await select(request, f"""SELECT DISTINCT ?x ?year ?stage ?stage_l ?amount WHERE {{
+        ?x pg:prefecture <{iri}> ; a pg:PrefecturalProject .
+        ?o pg:program ?x ; pg:fiscalYear/pg:year ?year ; pg:budgetStage ?s ; pg:fundingSource/skos:notation "all" ;
+           pg:costComponent <{PROJECT_COST}> ; pg:amount ?amount .
+        ?s skos:notation ?stage {in_lang("?s", "skos:prefLabel", "?stage_l", lang)} }}""", max_rows=100_000)
+    years: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        years[r["x"]["value"]].add(r["year"]["value"])
+    for p in projects:
+        p.years = sorted(years[p.iri])
+    totals = _totals(rows)
+    title = {"ja": "年度別の事業費合計（千円）", "en": "Project costs by fiscal year (thousand yen)"}[lang]
+    data = PrefectureData(projects, totals, _chart(totals, title))
+    return [Section("prefecture.html", data, {"ja": "この都道府県の事業", "en": "Projects of this prefecture"})]
+
+
+BUILDERS: list[Builder] = [prefecture]
