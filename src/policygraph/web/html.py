@@ -182,6 +182,50 @@ T = {  # interface strings: (ja, en)
     "site-no-page": ("このアドレスにページはありません。", "There is no page at this address."),
     "site-try": ("次から探せます：", "Try:"),
     "site-search-query": ("名前付きクエリ search", "the named query search"),
+    # resource pages (resources.py, statements.py, project_views.py, prefecture_views.py)
+    "r-budget-caption": ("年度・段階別の事業費（千円）。下の行はうち一般財源",
+                         "Project cost by fiscal year and stage (thousand yen); "
+                         "the row below a year is the part from general revenue"),
+    "r-no-budget": ("グラフにはこの事業自体の予算額がありません。",
+                    "The graph holds no budget figure for this program itself."),
+    "r-properties-caption": ("出典・キュレーションに記載された文", "Statements from the sources and curators"),
+    "r-inferred": ("推論された文", "Inferred statements"),
+    "r-inferred-note": ("オントロジーの規則から導かれ、どの出典にも直接は書かれていない文です。",
+                        "Entailed by the ontology's rules; no source states them directly."),
+    "r-inferred-caption": ("推論された文", "Inferred statements"),
+    "r-inferred-mark": ("（推論）", "(inferred)"),
+    "r-property": ("プロパティ", "Property"), "r-value": ("値", "Value"),
+    "r-show-rest": ("残りを表示", "Show the rest"),
+    "r-part-of": ("上位の事業", "Part of"), "r-components": ("構成する事業", "Components"),
+    "r-no-figure": ("額なし", "no figure"),
+    "r-components-caption": ("細事業 × 年度 × 段階の事業費（千円、全財源）と事業全体の額との照合",
+                             "Project cost by sub-project, fiscal year and stage (thousand yen, all funding) "
+                             "checked against the project's printed total"),
+    "r-sub-project": ("細事業", "Sub-project"), "r-sum-of-components": ("細事業の合計", "Sum of sub-projects"),
+    "r-printed-total": ("事業全体の額（資料記載）", "Project total as printed"),
+    "r-cross-check": ("照合", "Cross-check"), "r-check-match": ("合計 = 記載額", "sum = printed total"),
+    "r-check-differs": ("差", "difference"), "r-check-no-printed": ("記載額なし", "no printed total"),
+    "r-components-note": ("合計と照合はこのページで計算したもので、グラフには記録されていません。"
+                          "「—」はグラフに額がないことを示します。",
+                          "Sums and checks are computed for this page, not stored in the graph. "
+                          "“—” means the graph holds no figure."),
+    "r-kpi-caption": ("成果指標（KPI）の値", "KPI values"),
+    "r-plan-goal-caption": ("計画の目標の値", "Plan goal values"),
+    "r-indicator": ("指標", "Indicator"), "r-unit": ("単位", "Unit"), "r-year-unknown": ("年度不明", "year unknown"),
+    "r-not-in-source": ("出典に記載なし", "not in source"),
+    "r-no-projects": ("この都道府県の事業はまだこのデータセットにありません。",
+                      "This dataset holds no projects of this prefecture yet."),
+    "r-no-figures": ("この都道府県の事業の予算額はまだこのデータセットにありません。",
+                     "This dataset holds no budget figures for this prefecture's projects yet."),
+    "r-projects-caption": ("事業一覧", "Projects"), "r-project": ("事業", "Project"),
+    "r-project-number": ("事業番号", "Number"), "r-years-with-figures": ("予算額のある年度", "Years with figures"),
+    "r-totals-note": ("合計は同じ年度・同じ段階の額だけを足したものです（段階をまたいで足していません）。"
+                      "事業数はその段階の額がある事業の数です。グラフは各年度で最も多くの事業に額がある段階を示します。",
+                      "Each total adds one stage of one year only (stages are never added together), over the "
+                      "projects with a figure at that stage. The chart shows, for each year, the stage most "
+                      "projects have a figure for."),
+    "r-stage": ("段階", "Stage"), "r-total": ("合計", "Total"), "r-projects-counted": ("事業数", "Projects"),
+    "r-charted": ("（グラフ）", "(charted)"),
 }
 
 _UNSAFE_IN_HREF = re.compile(r"[\x00-\x20\x7f-\x9f\\\s]")  # controls, whitespace, backslash: browsers rewrite these
@@ -268,47 +312,3 @@ def render(request: Request, name: str, context: dict[str, Any], *, status: int 
     if request.query_params.get("lang") in LANGS and request.cookies.get(LANG_COOKIE) != lang:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax", httponly=True)
     return response
-    # resource pages (resources.py, statements.py, project_views.py, prefecture_views.py)
-    "r-budget-caption": ("年度・段階別の事業費（千円）。下の行はうち一般財源",
-                         "Project cost by fiscal year and stage (thousand yen); "
-                         "the row below a year is the part from general revenue"),
-    "r-no-budget": ("グラフにはこの事業自体の予算額がありません。",
-                    "The graph holds no budget figure for this program itself."),
-    "r-properties-caption": ("出典・キュレーションに記載された文", "Statements from the sources and curators"),
-    "r-inferred": ("推論された文", "Inferred statements"),
-    "r-inferred-note": ("オントロジーの規則から導かれ、どの出典にも直接は書かれていない文です。",
-                        "Entailed by the ontology's rules; no source states them directly."),
-    "r-inferred-caption": ("推論された文", "Inferred statements"),
-    "r-inferred-mark": ("（推論）", "(inferred)"),
-    "r-property": ("プロパティ", "Property"), "r-value": ("値", "Value"),
-    "r-show-rest": ("残りを表示", "Show the rest"),
-    "r-part-of": ("上位の事業", "Part of"), "r-components": ("構成する事業", "Components"),
-    "r-no-figure": ("額なし", "no figure"),
-    "r-components-caption": ("細事業 × 年度 × 段階の事業費（千円、全財源）と事業全体の額との照合",
-                             "Project cost by sub-project, fiscal year and stage (thousand yen, all funding) "
-                             "checked against the project's printed total"),
-    "r-sub-project": ("細事業", "Sub-project"), "r-sum-of-components": ("細事業の合計", "Sum of sub-projects"),
-    "r-printed-total": ("事業全体の額（資料記載）", "Project total as printed"),
-    "r-cross-check": ("照合", "Cross-check"), "r-check-match": ("合計 = 記載額", "sum = printed total"),
-    "r-check-differs": ("差", "difference"), "r-check-no-printed": ("記載額なし", "no printed total"),
-    "r-components-note": ("合計と照合はこのページで計算したもので、グラフには記録されていません。"
-                          "「—」はグラフに額がないことを示します。",
-                          "Sums and checks are computed for this page, not stored in the graph. "
-                          "“—” means the graph holds no figure."),
-    "r-kpi-caption": ("成果指標（KPI）の値", "KPI values"),
-    "r-plan-goal-caption": ("計画の目標の値", "Plan goal values"),
-    "r-indicator": ("指標", "Indicator"), "r-unit": ("単位", "Unit"), "r-year-unknown": ("年度不明", "year unknown"),
-    "r-not-in-source": ("出典に記載なし", "not in source"),
-    "r-no-projects": ("この都道府県の事業はまだこのデータセットにありません。",
-                      "This dataset holds no projects of this prefecture yet."),
-    "r-no-figures": ("この都道府県の事業の予算額はまだこのデータセットにありません。",
-                     "This dataset holds no budget figures for this prefecture's projects yet."),
-    "r-projects-caption": ("事業一覧", "Projects"), "r-project": ("事業", "Project"),
-    "r-project-number": ("事業番号", "Number"), "r-years-with-figures": ("予算額のある年度", "Years with figures"),
-    "r-totals-note": ("合計は同じ年度・同じ段階の額だけを足したものです（段階をまたいで足していません）。"
-                      "事業数はその段階の額がある事業の数です。グラフは各年度で最も多くの事業に額がある段階を示します。",
-                      "Each total adds one stage of one year only (stages are never added together), over the "
-                      "projects with a figure at that stage. The chart shows, for each year, the stage most "
-                      "projects have a figure for."),
-    "r-stage": ("段階", "Stage"), "r-total": ("合計", "Total"), "r-projects-counted": ("事業数", "Projects"),
-    "r-charted": ("（グラフ）", "(charted)"),
