@@ -18,6 +18,8 @@ from fastapi.staticfiles import StaticFiles
 from policygraph import __version__
 from policygraph.store.engines import Engine
 from policygraph.store.named_queries import NamedQuery
+from policygraph.web import compare as compare_page
+from policygraph.web import search as search_page
 from policygraph.web import api_docs, dataset, errors, named_queries, pages, resources, sparql, vocabulary
 from policygraph.web.http_limits import install as install_http_limits
 from policygraph.web.logs import RequestLog
@@ -42,7 +44,7 @@ def create_app(engine: Engine, settings: Settings | None = None, queries: dict[s
     app.include_router(sparql.router)
     if queries:
         app.include_router(named_queries.router_for(queries))
-    for module in (resources, dataset, vocabulary, pages, api_docs):
+    for module in (resources, dataset, vocabulary, pages, api_docs, compare_page, search_page):
         app.include_router(module.router)
     api_docs.mount_assets(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
