@@ -2,7 +2,7 @@
 
 A total adds up one stage of one year only, over the projects that have a figure at that stage;
 the page says how many projects each total covers. The chart shows one bar a year: the stage most
-of that year's projects have a figure for.
+of that year's projects have a figure for (a total its pages print differently is not charted).
 """
 
 from __future__ import annotations
@@ -44,6 +44,10 @@ class PrefectureData:
     chart: Chart
 
     @property
+    def numbered(self) -> bool:
+        return any(p.number for p in self.projects)
+
+    @property
     def years(self) -> list[tuple[str, list[Total]]]:
         by_year: dict[str, list[Total]] = defaultdict(list)
         for t in self.totals:
@@ -74,7 +78,9 @@ def _totals(rows: list[dict[str, dict[str, str]]]) -> list[Total]:
 
 def _chart(totals: list[Total], title: str) -> Chart:
     best: dict[str, Total] = {}
-    for t in totals:  # per year: the stage covering most projects, the earliest in the budget's course on a tie
+    # per year: the stage covering most projects, the earliest in the budget's course on a tie; a total the
+    # pages print differently is left out of the chart (the table shows both sums)
+    for t in (t for t in totals if t.low == t.high):
         if t.year not in best or t.projects > best[t.year].projects:
             best[t.year] = t
     for t in best.values():

@@ -46,17 +46,26 @@ class Structure:
     parts: list[Part]            # components, each with its own components
 
 
-async def structure(request: Request, subject: Subject) -> list[Section]:
+async def parents(request: Request, subject: Subject) -> list[Section]:
+    """The programs this one is a part of, the outermost first (a breadcrumb)."""
     if not subject.types & PREFECTURAL:
         return []
-    iri, lang = subject.iri, subject.lang
-    up = await select(request, f"""SELECT ?x ?x_l ?n (COUNT(?mid) AS ?depth) WHERE {{
-        <{iri}> pg:componentOf+ ?x . ?x pg:componentOf* ?mid . OPTIONAL {{ ?x skos:notation ?n }} {label_of("x", lang)}
-        }} GROUP BY ?x ?x_l ?n ORDER BY ?depth""")
+    rows = await select(request, f"""SELECT ?x ?x_l ?n (COUNT(?mid) AS ?depth) WHERE {{
+        <{subject.iri}> pg:componentOf+ ?x . ?x pg:componentOf* ?mid . OPTIONAL {{ ?x skos:notation ?n }}
+        {label_of("x", subject.lang)} }} GROUP BY ?x ?x_l ?n ORDER BY ?depth""")
+    found = [Part(r["x"]["value"], _text(r, "x_l", prefixed(r["x"]["value"])), _text(r, "n")) for r in rows]
+    return [Section("structure.html", Structure(found, []), {})] if found else []
+
+
+async def components(request: Request, subject: Subject) -> list[Section]:
+    """The program's components and theirs (a project's sub-projects and their initiatives)."""
+    if not subject.types & PREFECTURAL:
+        return []
+    iri = subject.iri
     down = await select(request, f"""SELECT ?x ?x_l ?n ?parent WHERE {{
         {{ ?x pg:componentOf <{iri}> BIND(<{iri}> AS ?parent) }}
         UNION {{ ?parent pg:componentOf <{iri}> . ?x pg:componentOf ?parent }}
-        OPTIONAL {{ ?x skos:notation ?n }} {label_of("x", lang)} }}""")
+        OPTIONAL {{ ?x skos:notation ?n }} {label_of("x", subject.lang)} }}""")
     parts: dict[str, Part] = {}
     for r in down:
         parts.setdefault(r["x"]["value"], Part(r["x"]["value"], _text(r, "x_l", prefixed(r["x"]["value"])),
@@ -69,10 +78,9 @@ async def structure(request: Request, subject: Subject) -> list[Section]:
             siblings.append(part)
     for group in [top, *(p.parts for p in parts.values())]:
         group.sort(key=lambda p: _notation_key(p.notation))
-    parents = [Part(r["x"]["value"], _text(r, "x_l", prefixed(r["x"]["value"])), _text(r, "n")) for r in up]
-    if not parents and not top:
+    if not top:
         return []
-    return [Section("structure.html", Structure(parents, top), {"ja": "事業の構成", "en": "Structure"})]
+    return [Section("structure.html", Structure([], top), {"ja": "構成する事業", "en": "Components"})]
 
 
 # ---- sub-projects × fiscal year × stage ----------------------------------------------------
@@ -165,7 +173,7 @@ class Reading:
     value: str | None
     status: str      # the value-status code: reported, missing-in-source, ambiguous-in-source …
     status_label: str
-    note: str
+    note: int        # the number of its transcription note under the table, 0 for none
 
 
 @dataclass
@@ -181,6 +189,7 @@ class IndicatorTable:
     kind: str        # kpi | plan-goal
     slots: list[Slot]
     rows: list[IndicatorRow]
+    notes: list[str] = field(default_factory=list)   # the transcription notes, each once, numbered from 1
 
 
 ROLE_ORDER = ["baseline", "actual", "estimate", "target"]
@@ -215,16 +224,20 @@ def _indicator_table(kind: str, rows: list[Row], site: Site, lang: str) -> Indic
     role_iri = {_role(r["role"]["value"]): r["role"]["value"] for r in rows}
     slots = [Slot(y, role, site.label(role_iri[role], lang)) for y, role in slot_keys]
     table: dict[str, IndicatorRow] = {}
+    notes: dict[str, int] = {}
     for r in rows:
         i = r["i"]["value"]
         row = table.setdefault(i, IndicatorRow(i, _text(r, "i_l", prefixed(i)), _text(r, "unit"),
                                                [None] * len(slots)))
         at = slot_keys.index((_text(r, "year"), _role(r["role"]["value"])))
-        status = r["status"]["value"]
+        status, note = r["status"]["value"], _text(r, "note")
+        if note:
+            notes.setdefault(note, len(notes) + 1)
         row.cells[at] = Reading(r["o"]["value"], r["value"]["value"] if "value" in r else None,
-                                _role(status), site.label(status, lang), _text(r, "note"))
-    return IndicatorTable(kind, slots, sorted(table.values(), key=lambda r: _notation_key(r.iri.rsplit("/", 1)[-1])))
+                                _role(status), site.label(status, lang), notes.get(note, 0))
+    ordered = sorted(table.values(), key=lambda r: _notation_key(r.iri.rsplit("/", 1)[-1]))
+    return IndicatorTable(kind, slots, ordered, list(notes))
 
 
 # national_views.aligned_national_programs shows the aligned national programs of these pages
-BUILDERS: list[Builder] = [structure, component_budgets, indicators]
+BUILDERS: list[Builder] = [parents, component_budgets, indicators, components]

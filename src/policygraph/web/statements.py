@@ -34,8 +34,8 @@ def in_lang(s: str, prop: str, out: str, lang: str) -> str:
 
 
 def label_of(var: str, lang: str) -> str:
-    """Bind ?{var}_l to ?{var}'s rdfs:label in the page language, else in Japanese."""
-    return in_lang(f"?{var}", "rdfs:label", f"?{var}_l", lang)
+    """Bind ?{var}_l to ?{var}'s label (or a code's preferred label) in the page language, else in Japanese."""
+    return in_lang(f"?{var}", "rdfs:label|skos:prefLabel", f"?{var}_l", lang)
 
 
 @dataclass
@@ -84,9 +84,11 @@ def name_of(term: Binding, label: str | None, site: Site, lang: str) -> str:
     """What a term is called on the page: its label, else the site's label for it, else a prefixed name."""
     if label:
         return label
-    if term["type"] == "uri":
-        return prefixed(term["value"]) if term["value"].startswith(str(ID)) else site.label(term["value"], lang)
-    return term["value"]
+    if term["type"] != "uri":
+        return term["value"]
+    iri = term["value"]
+    return site.labels.get(lang, {}).get(iri) or site.labels["ja"].get(iri) or (
+        prefixed(iri) if iri.startswith(str(ID)) else site.label(iri, lang))
 
 
 def prefixed(iri: str) -> str:
