@@ -196,7 +196,7 @@ T = {  # interface strings: (ja, en)
     "r-inferred-mark": ("（推論）", "(inferred)"),
     "r-property": ("プロパティ", "Property"), "r-value": ("値", "Value"),
     "r-show-rest": ("残りを表示", "Show the rest"),
-    "r-part-of": ("上位の事業", "Part of"), "r-components": ("構成する事業", "Components"),
+    "r-part-of": ("上位の事業", "Part of"),
     "r-no-figure": ("額なし", "no figure"),
     "r-components-caption": ("細事業 × 年度 × 段階の事業費（千円、全財源）と事業全体の額との照合",
                              "Project cost by sub-project, fiscal year and stage (thousand yen, all funding) "
@@ -220,10 +220,11 @@ T = {  # interface strings: (ja, en)
     "r-projects-caption": ("事業一覧", "Projects"), "r-project": ("事業", "Project"),
     "r-project-number": ("事業番号", "Number"), "r-years-with-figures": ("予算額のある年度", "Years with figures"),
     "r-totals-note": ("合計は同じ年度・同じ段階の額だけを足したものです（段階をまたいで足していません）。"
-                      "事業数はその段階の額がある事業の数です。グラフは各年度で最も多くの事業に額がある段階を示します。",
+                      "事業数はその段階の額がある事業の数です。グラフは各年度で最も多くの事業に額がある段階を示します"
+                      "（ページにより額が異なる合計はグラフに含めません）。",
                       "Each total adds one stage of one year only (stages are never added together), over the "
                       "projects with a figure at that stage. The chart shows, for each year, the stage most "
-                      "projects have a figure for."),
+                      "projects have a figure for (leaving out totals that the pages print differently)."),
     "r-stage": ("段階", "Stage"), "r-total": ("合計", "Total"), "r-projects-counted": ("事業数", "Projects"),
     "r-charted": ("（グラフ）", "(charted)"),
 }
