@@ -342,12 +342,14 @@ async def prefectures(request: Request) -> Response:
     return await _run(request, "prefectures", {}, set(), title(request, "prefectures"))
 
 
-async def _prefecture_name(request: Request, code: str) -> str:
-    """The prefecture's label in the page's language (Japanese if it has none), else its code."""
-    lang = lang_of(request)
-    labels = {r["l"].get("xml:lang", ""): r["l"]["value"] for r in await select(
-        request, f"SELECT ?l WHERE {{ <{ID['prefecture/' + code]}> rdfs:label ?l }}")}
-    return labels.get(lang) or labels.get("ja") or code
+async def prefecture_names(request: Request) -> dict[str, tuple[str, str]]:
+    """Each prefecture's JIS code → (its label in the page's language, else Japanese; its IRI)."""
+    lang, labels = lang_of(request), dict[str, dict[str, str]]()
+    rows = await select(request, "SELECT ?p ?code ?l WHERE { ?p a pg:Prefecture ; skos:notation ?code ; "
+                                 "rdfs:label ?l }")
+    for r in rows:
+        labels.setdefault(r["code"]["value"], {"": r["p"]["value"]})[r["l"].get("xml:lang", "ja")] = r["l"]["value"]
+    return {code: (by.get(lang) or by.get("ja") or code, by[""]) for code, by in labels.items()}
 
 
 @resources.get("/prefectures/{code}/projects", summary="A prefecture's projects, sub-projects and initiatives "
@@ -355,7 +357,7 @@ async def _prefecture_name(request: Request, code: str) -> str:
 async def prefecture_projects(request: Request, code: str) -> Response:
     if not (re.fullmatch(r"[0-9]{2}", code) and 1 <= int(code) <= 47):
         raise Problem(404, "not found", f"no prefecture with JIS code {code!r} (01–47)")
-    name = await _prefecture_name(request, code) if wanted(request, None) == "html" else code
+    name = (await prefecture_names(request)).get(code, (code, ""))[0] if wanted(request, None) == "html" else code
     return await _run(request, "prefecture-projects", {"pref": code}, set(), title(request, "nq-api-projects", name))
 
 
@@ -377,7 +379,8 @@ async def compare(request: Request) -> Response:
         got.envelope["prefectures_with_data"] = [r["prefecture"] for r in held["rows"] if int(r["figures"] or 0) > 0]
         got.envelope["prefectures_without_data"] = [r["prefecture"] for r in held["rows"]
                                                     if not int(r["figures"] or 0)]
-        got.names = {r["prefecture"]: r["name"] for r in held["rows"] if r["name"]}
+        if wanted(request, None) == "html":  # the page names them in its language
+            got.names = await prefecture_names(request)
         return got
     parameters = [BY, *[p for p in q.parameters if p.name in allowed]]
     return await serve(request, api_view(request, title(request, "nq-api-compare"), q, parameters), run)

@@ -136,12 +136,12 @@ class View:
 @dataclass
 class Answer:
     """A named query's answer: the JSON envelope, its Link header, the SPARQL that ran (as a person would
-    run it), the SPARQL JSON terms of its rows (which values are IRIs), and names of IRIs it lists."""
+    run it), the SPARQL JSON terms of its rows (which values are IRIs), and names for keys it lists."""
     envelope: Envelope
     link: str | None
     text: str
     bindings: list[dict[str, Binding]] = field(default_factory=list)
-    names: dict[str, str] = field(default_factory=dict)
+    names: dict[str, tuple[str, str]] = field(default_factory=dict)   # a listed key → (name, IRI)
 
 
 def _pager(request: Request, env: Envelope) -> dict[str, str | None]:

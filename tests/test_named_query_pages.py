@@ -1,0 +1,426 @@
+"""Named queries and /api resources in a browser: the HTML a browser's Accept header gets, checked against
+the JSON answer of the same URL; the JSON default for API clients; and one walk in headless Chromium
+(choose a value, submit, sort by a column, follow the CSV link). Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from conftest import CHROMEDRIVER, CHROMIUM, ROOT, Server, chromium
+from fastapi.testclient import TestClient
+
+from policygraph.store.embedded import EmbeddedEngine, StoreSource
+from policygraph.store.named_queries import load_queries
+from policygraph.web.app import Settings, create_app
+from policygraph.web.graph import short
+from policygraph.web.html import safe_href
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+QUERIES = load_queries(ROOT / "queries")
+SHOTS = Path(os.environ.get("POLICYGRAPH_SCREENSHOTS", ROOT / "test-artifacts"))
+BOM = "\ufeff"
+ID = "https://w3id.org/policygraph/id/"
+
+
+@pytest.fixture(scope="module")
+def client(dist):
+    engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1)
+    with TestClient(create_app(engine, Settings(), QUERIES, dist)) as c:
+        yield c
+    engine.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_language_carried_over(request):
+    yield
+    if "client" in request.fixturenames:
+        request.getfixturevalue("client").cookies.clear()
+
+
+# ------------------------------------------------------------------ a small DOM over html.parser
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class Node:
+    def __init__(self, tag: str, attrs: dict[str, str | None], parent: Node | None = None):
+        self.tag, self.attrs, self.parent, self.children = tag, attrs, parent, list[Node | str]()
+
+    def all(self, tag: str, **attrs: str) -> list[Node]:
+        found = []
+        for child in self.children:
+            if isinstance(child, Node):
+                if child.tag == tag and all(child.attrs.get(k.rstrip("_")) == v for k, v in attrs.items()):
+                    found.append(child)
+                found += child.all(tag, **attrs)
+        return found
+
+    def one(self, tag: str, **attrs: str) -> Node:
+        found = self.all(tag, **attrs)
+        assert len(found) == 1, (tag, attrs, len(found))
+        return found[0]
+
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children).strip()
+
+
+class Tree(HTMLParser):
+    def __init__(self, markup: str):
+        super().__init__()
+        self.root = self.at = Node("#document", {})
+        self.feed(markup)
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, dict(attrs), self.at)
+        self.at.children.append(node)
+        if tag not in VOID:
+            self.at = node
+
+    def handle_endtag(self, tag):
+        node: Node | None = self.at
+        while node is not None and node.tag != tag:
+            node = node.parent
+        if node is not None and node.parent is not None:
+            self.at = node.parent
+
+    def handle_data(self, data):
+        self.at.children.append(data)
+
+
+def page(client, url: str, status: int = 200, **params) -> Node:
+    r = client.get(url, params=params or None, headers={"Accept": BROWSER})  # {} would drop the URL's query
+    assert r.status_code == status, (url, r.status_code, r.text[:300])
+    assert r.headers["content-type"].startswith("text/html") and "Accept" in r.headers["vary"]
+    return Tree(r.text).root
+
+
+def as_json(client, url: str, **params) -> dict:
+    r = client.get(url, params=params, headers={"Accept": "application/json"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def answer_table(doc: Node) -> tuple[list[str], list[list[Node]]]:
+    """The answer's column names and its rows of <td> cells; the table is captioned, headed by
+    th scope=col, sortable, and sits in a sideways scroller."""
+    table = doc.one("table", id="answer")
+    assert table.parent is not None and table.parent.attrs.get("class") == "table-scroll"
+    assert "sortable" in (table.attrs.get("class") or "") and table.one("caption").text()
+    heads = table.one("thead").all("th")
+    assert all(th.attrs.get("scope") == "col" for th in heads)
+    return [th.text() for th in heads], [tr.all("td") for tr in table.one("tbody").all("tr")]
+
+
+def shown(value) -> str:
+    """What a cell shows for a JSON value: numbers with thousands separators, nothing for no value, our
+    IRIs without the namespace, vocabulary terms as prefixed names."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"{value:,.0f}" if value == int(value) else f"{value:,.6f}".rstrip("0").rstrip(".")
+    return str(value).removeprefix(ID) if str(value).startswith(ID) else short(str(value))
+
+
+def same(cells: list[Node], row: dict, columns: list[str]) -> None:
+    """The cells show the row; each IRI is a link to its page."""
+    assert [c.text() for c in cells] == [shown(row[c]) for c in columns]
+    for cell, c in zip(cells, columns, strict=True):
+        if isinstance(row[c], str) and row[c].startswith(("http://", "https://")):
+            assert cell.one("a").attrs["href"] == safe_href(row[c])
+
+
+def link_to(doc: Node, text: str) -> str:
+    hrefs = [a.attrs["href"] for a in doc.all("a") if a.text() == text]
+    assert len(hrefs) == 1, (text, hrefs)
+    return str(hrefs[0])
+
+
+# ------------------------------------------------------------------ who gets what
+
+
+@pytest.mark.parametrize("path", ["/queries", "/queries/national-programs", "/api/programs", "/api/compare",
+                                  "/api/prefectures/20/projects"])
+def test_json_stays_the_default_for_api_clients(client, path):
+    for accept in ("", "*/*", "application/json", "application/json, text/html;q=0.5"):
+        r = client.get(path, headers={"Accept": accept})
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json", (accept, r.headers)
+        assert "Accept" in r.headers["vary"]
+    r = client.get(path, headers={"Accept": BROWSER})
+    assert r.headers["content-type"].startswith("text/html") and "Accept" in r.headers["vary"]
+
+
+def test_format_parameter_overrides_accept(client):
+    url = "/queries/national-programs"
+    assert client.get(url, params={"format": "html"}).headers["content-type"].startswith("text/html")
+    forced = client.get(url, params={"format": "json", "tier": "smrj"}, headers={"Accept": BROWSER})
+    assert forced.headers["content-type"] == "application/json"
+    assert forced.json() == as_json(client, url, tier="smrj")
+    for path in (url, "/api/programs"):
+        assert client.get(path, params={"format": "csv"}, headers={"Accept": BROWSER}).text.startswith(BOM)
+    for bad in ("xml", "", "HTML5"):
+        r = client.get(url, params={"format": bad})
+        assert r.status_code == 422 and r.json()["parameter"] == "format", (bad, r.text)
+    r = client.get(url, params=[("format", "json"), ("format", "csv")])
+    assert r.status_code == 422 and r.json()["parameter"] == "format"
+    # the language of a page is not a parameter of the query, for a page or for JSON
+    assert client.get(url, params={"lang": "en"}).status_code == 200
+    assert client.get("/queries", params={"format": "csv"}).json()["parameter"] == "format"
+
+
+# ------------------------------------------------------------------ the form
+
+
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_form_has_a_labelled_field_per_parameter(client, name):
+    q = QUERIES[name]
+    doc = page(client, f"/queries/{name}")
+    assert doc.one("h1").text() == name and q.summary in doc.one("main").text()
+    if not (q.parameters or q.pagination):  # nothing to choose: no form
+        assert not doc.all("form", class_="parameters")
+        return
+    form = doc.one("form", class_="parameters")
+    assert form.attrs["method"] == "get" and form.attrs["action"] == f"/queries/{name}"
+    labels = {label.attrs["for"] for label in form.all("label")}
+    for p in q.parameters:
+        assert f"p-{p.name}" in labels
+        if p.enum:
+            select = form.one("select", name=p.name)
+            values = [o.attrs.get("value", o.text()) for o in select.all("option")]
+            assert values == ([] if p.required else [""]) + list(p.enum)
+            chosen = [o.attrs.get("value", o.text()) for o in select.all("option") if "selected" in o.attrs]
+            assert chosen == [p.default or ""]
+        else:
+            field = form.one("input", name=p.name)
+            assert field.attrs["type"] == {"iri": "url", "integer": "number", "decimal": "number"}.get(p.type, "text")
+            assert field.attrs["value"] == (p.default or "")
+            assert ("required" in field.attrs) == p.required
+    assert bool(form.all("input", name="page_size")) == (q.pagination is not None)
+
+
+def test_a_refused_value_comes_back_as_the_form_with_the_error_beside_it(client):
+    doc = page(client, "/queries/national-programs", 422, tier="bogus")
+    select = doc.one("select", name="tier")
+    assert select.attrs["aria-invalid"] == "true"
+    error = doc.one("p", id=select.attrs["aria-describedby"])
+    assert "tier" in error.text() and "bogus" in error.text()
+    assert not doc.all("table", id="answer")
+    doc = page(client, "/queries/national-programs", 422, page_size="0")
+    assert "page_size" in doc.one("p", id="p-page_size-error").text()
+    doc = page(client, "/queries/sub-project-budgets", 422, year="20x5")
+    assert doc.one("input", name="year").attrs["value"] == "20x5" and doc.one("p", id="p-year-error").text()
+    # a parameter the query does not have has no field: the refusal stands above the form
+    doc = page(client, "/queries/national-programs", 422, tierr="smrj")
+    assert "tierr" in doc.one("p", class_="problem").text() and doc.one("form", class_="parameters")
+    # an API client still gets the JSON problem
+    r = client.get("/queries/national-programs", params={"tier": "bogus"})
+    assert r.status_code == 422 and r.json()["parameter"] == "tier"
+
+
+# ------------------------------------------------------------------ the answer
+
+
+@pytest.mark.parametrize("tier", ["national", "smrj", "prefectural"])
+def test_the_table_holds_the_answer_of_the_chosen_value(client, tier):
+    params = {"tier": tier, "page_size": "7"}
+    doc = page(client, "/queries/national-programs", **params)
+    expected = as_json(client, "/queries/national-programs", **params)
+    columns, rows = answer_table(doc)
+    assert columns == expected["columns"] and len(rows) == len(expected["rows"]) == 7
+    for cells, row in zip(rows, expected["rows"], strict=True):
+        same(cells, row, columns)
+        assert cells[columns.index("tier")].text() == tier
+        program = cells[columns.index("program")].one("a").attrs["href"]
+        assert program == "/id/" + row["program"].removeprefix("https://w3id.org/policygraph/id/")
+        for cell, c in zip(cells, columns, strict=True):  # numbers right-aligned, sorted by their value
+            number = isinstance(row[c], int | float) and not isinstance(row[c], bool)
+            assert (cell.attrs.get("class") == "num") == number
+            if number:
+                assert float(cell.attrs["data-sort"]) == row[c]
+    selected = doc.one("select", name="tier").all("option")
+    assert [o.text() for o in selected if "selected" in o.attrs] == [tier]
+
+
+def test_numbers_have_thousands_separators(client):
+    doc = page(client, "/queries/compare-budget-by-policy-area", stage="initial")
+    expected = as_json(client, "/queries/compare-budget-by-policy-area", stage="initial")
+    columns, rows = answer_table(doc)
+    totals = [r["total"] for r in expected["rows"]]
+    assert any(t >= 1000 for t in totals)
+    assert [cells[columns.index("total")].text() for cells in rows] == [f"{t:,}" for t in totals]
+    assert doc.one("p", id="row-count").text() == f"{len(totals):,} 行"
+
+
+def test_paging_keeps_the_parameters(client):
+    doc = page(client, "/queries/national-programs", tier="national", page_size="10", page="2")
+    nav = doc.one("nav", class_="pager")
+    prev, nxt = nav.one("a", rel="prev").attrs["href"], nav.one("a", rel="next").attrs["href"]
+    for href, n in ((prev, "1"), (nxt, "3")):
+        assert parse_qs(urlsplit(href).query) == {"tier": ["national"], "page_size": ["10"], "page": [n]}
+    following = Tree(client.get(nxt, headers={"Accept": BROWSER}).text).root
+    _, rows = answer_table(following)
+    expected = as_json(client, "/queries/national-programs", tier="national", page_size="10", page="3")
+    assert [r[1].text() for r in rows] == [r["notation"] for r in expected["rows"]]
+    assert "21–30" in following.one("p", id="row-count").text()
+
+
+def test_csv_link_is_the_same_answer_for_a_spreadsheet(client):
+    doc = page(client, "/queries/national-programs", tier="smrj", page_size="8")
+    href = link_to(doc, "CSV (Excel)")
+    assert urlsplit(href).path == "/queries/national-programs.csv"
+    r = client.get(href)
+    assert r.status_code == 200 and r.text.startswith(BOM)
+    table = list(csv.reader(io.StringIO(r.text.removeprefix(BOM))))
+    expected = as_json(client, "/queries/national-programs", tier="smrj", page_size="8")
+    assert table[0] == expected["columns"]
+    assert [row[1] for row in table[1:]] == [r["notation"] for r in expected["rows"]]
+    got = client.get(link_to(doc, "JSON")).json()
+    assert (got["columns"], got["rows"], got["parameters"]) == (expected["columns"], expected["rows"], {"tier": "smrj"})
+
+
+def test_open_in_editor_carries_the_bound_query(client):
+    doc = page(client, "/queries/national-programs", tier="smrj", page_size="6", page="2")
+    href = doc.one("a", id="open-in-editor").attrs["href"]
+    assert urlsplit(href).path == "/query"
+    text = parse_qs(urlsplit(href).query)["query"][0]
+    assert text == doc.one("pre", class_="sparql").text() + "\n"
+    assert 'VALUES (?__tier) { ("smrj") }' in text and "LIMIT 6 OFFSET 6" in text
+    # the text runs on the endpoint to the rows the page shows
+    r = client.get("/sparql", params={"query": text}, headers={"Accept": "application/sparql-results+json"})
+    notations = [b["notation"]["value"] for b in r.json()["results"]["bindings"]]
+    _, rows = answer_table(doc)
+    assert notations == [cells[1].text() for cells in rows] and len(notations) == 6
+    editor = client.get(href, headers={"Accept": BROWSER})
+    assert editor.status_code == 200 and "VALUES (?__tier)" in Tree(editor.text).root.one("textarea").text()
+
+
+def test_an_unpaginated_query_says_its_row_count(client):
+    doc = page(client, "/queries/prefectures")
+    _, rows = answer_table(doc)
+    assert len(rows) == len(as_json(client, "/queries/prefectures")["rows"]) == 47
+    assert doc.one("p", id="row-count").text() == "47 行" and not doc.all("nav", class_="pager")
+
+
+# ------------------------------------------------------------------ /api resources and the catalogue
+
+
+@pytest.mark.parametrize("url", ["/api/programs?tier=smrj", "/api/prefectures", "/api/prefectures/20/projects",
+                                 "/api/programs/2008/3-2-2-a", "/api/compare?by=classification&stage=assessed"])
+def test_api_resources_render_their_answer(client, url):
+    doc = page(client, url)
+    expected = client.get(url, headers={"Accept": "application/json"}).json()
+    columns, rows = answer_table(doc)
+    assert columns == expected["columns"] and len(rows) == len(expected["rows"]) > 0
+    for cells, row in zip(rows, expected["rows"], strict=True):
+        same(cells, row, columns)
+    csv_href = link_to(doc, "CSV (Excel)")
+    assert urlsplit(csv_href).path == urlsplit(url).path and client.get(csv_href).text.startswith(BOM)
+
+
+def test_api_pages_are_titled_by_the_resource(client):
+    assert page(client, "/api/prefectures/20/projects").one("h1").text() == "長野県の事業"
+    assert page(client, "/api/prefectures/20/projects", lang="en").one("h1").text() == "Projects of Nagano Prefecture"
+    assert page(client, "/api/programs/2008/9-9-9", 404).one("h1").text()
+
+
+def test_compare_lists_prefectures_with_and_without_data(client):
+    doc = page(client, "/api/compare", by="national-program", stage="initial")
+    expected = as_json(client, "/api/compare", by="national-program", stage="initial")
+    for key, list_id in (("prefectures_with_data", "with-data"), ("prefectures_without_data", "without-data")):
+        hrefs = [a.attrs["href"] for a in doc.one("ul", id=list_id).all("a")]
+        assert hrefs == [f"/id/prefecture/{code}" for code in expected[key]]
+    assert len(expected["prefectures_with_data"]) + len(expected["prefectures_without_data"]) == 47
+    assert [o.text() for o in doc.one("select", name="by").all("option") if "selected" in o.attrs] == \
+        ["national-program"]
+    doc = page(client, "/api/compare", 422, by="colour")
+    assert "colour" in doc.one("p", id="p-by-error").text()
+
+
+def test_catalogue_page_lists_every_query_and_filters_by_tag(client):
+    doc = page(client, "/queries")
+    table = doc.one("table", id="catalogue")
+    assert [th.attrs.get("scope") for th in table.one("thead").all("th")] == ["col"] * 5
+    names = [th.one("a").text() for th in table.one("tbody").all("th", scope="row")]
+    assert names == [q["name"] for q in as_json(client, "/queries")["queries"]] and len(names) == len(QUERIES)
+    tagged = page(client, "/queries", tag="budgets").one("table", id="catalogue")
+    expected = [q["name"] for q in as_json(client, "/queries", tag="budgets")["queries"]]
+    assert [th.one("a").text() for th in tagged.one("tbody").all("th", scope="row")] == expected
+    assert expected == [q.name for q in QUERIES.values() if "budgets" in q.tags] and 0 < len(expected) < len(names)
+    r = client.get("/queries", params={"tag": "no-such-tag"})
+    assert r.status_code == 422 and r.json()["parameter"] == "tag"
+
+
+def test_pages_speak_english_when_asked(client):
+    doc = page(client, "/queries/national-programs", lang="en", tier="smrj")
+    assert doc.one("html").attrs["lang"] == "en" and doc.one("form", class_="parameters").one("button").text() == "Show"
+    assert link_to(doc, "Open in the editor")
+    # the links of the page do not carry the language (the cookie does) or the format
+    assert "lang" not in link_to(doc, "CSV (Excel)") and "format=json" in link_to(doc, "JSON")
+
+
+# ------------------------------------------------------------------ a person in Chromium
+
+browser_only = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver")
+
+
+@pytest.fixture(scope="module")
+def site(dist):
+    engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1)
+    with Server(create_app(engine, Settings(), QUERIES, dist)) as s:
+        yield s.url
+    engine.close()
+
+
+def shot(driver, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def column(browser, index: int) -> list[str]:
+    from selenium.webdriver.common.by import By
+    return [td.text for td in browser.find_elements(By.CSS_SELECTOR, f"#answer tbody tr td:nth-child({index + 1})")]
+
+
+@browser_only
+def test_choose_submit_sort_and_download_in_chromium(site):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    browser = chromium()
+    try:
+        browser.get(site + "/queries/national-programs")
+        shot(browser, "nq-1-national-programs")
+        Select(browser.find_element(By.ID, "p-tier")).select_by_value("national")
+        browser.find_element(By.CSS_SELECTOR, "form.parameters button[type=submit]").click()
+        WebDriverWait(browser, 20).until(lambda b: "tier=national" in b.current_url)
+        heads = [th.text.rstrip(" ⇅▲▼") for th in browser.find_elements(By.CSS_SELECTOR, "#answer thead th")]
+        assert set(column(browser, heads.index("tier"))) == {"national"}
+        served = column(browser, heads.index("notation"))
+        served_budgets = [float(v.replace(",", "")) for v in column(browser, heads.index("budget"))]
+        assert served_budgets != sorted(served_budgets), "the server's order is by notation, not by budget"
+        header = browser.find_elements(By.CSS_SELECTOR, "#answer thead th")[heads.index("budget")]
+        header.find_element(By.TAG_NAME, "button").click()
+        assert header.get_attribute("aria-sort") == "ascending"
+        budgets = [float(v.replace(",", "")) for v in column(browser, heads.index("budget"))]
+        assert budgets == sorted(served_budgets)
+        assert column(browser, heads.index("notation")) != served
+        header.find_element(By.TAG_NAME, "button").click()
+        assert header.get_attribute("aria-sort") == "descending"
+        assert [float(v.replace(",", "")) for v in column(browser, heads.index("budget"))] == sorted(budgets)[::-1]
+        shot(browser, "nq-2-sorted-by-budget")
+        href = browser.find_element(By.LINK_TEXT, "CSV (Excel)").get_attribute("href")
+        assert "tier=national" in href
+        # follow the link as the page's own fetch would, and read the file's first bytes
+        head = browser.execute_async_script(
+            "const done = arguments[1]; fetch(arguments[0]).then(r => r.arrayBuffer())"
+            ".then(b => done(Array.from(new Uint8Array(b).slice(0, 3))));", href)
+        assert head == [0xEF, 0xBB, 0xBF]
+    finally:
+        browser.quit()
