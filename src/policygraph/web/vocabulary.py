@@ -1,44 +1,46 @@
 """The ontology and the SHACL shapes: their graphs by content negotiation at /ontology (also /def)
-and /shapes, and HTML documentation generated from those graphs."""
+and /shapes, HTML documentation generated from those graphs (metadata, namespaces, classes,
+properties, data structures, code lists; each shape's targets and constraints in words), and the
+class diagram as SVG at /ontology/diagram.svg."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from policygraph.transform.ids import GRAPH
-from policygraph.web.graph import Binding, run, select, short, site_of
-from policygraph.web.html import lang_of, render
-from policygraph.web.negotiation import choose, link_header, media_type
+from policygraph.web import ontology_doc as od
+from policygraph.web import shapes_doc
+from policygraph.web.class_diagram import Diagram, diagram_of, loop_path
+from policygraph.web.graph import run, select, site_of
+from policygraph.web.html import lang_of, render, safe_href, templates, translate
+from policygraph.web.negotiation import alternates, choose, link_header, media_type
 
 router = APIRouter(tags=["linked data"])
 
-PG = "https://w3id.org/policygraph/def#"
-OWL = "http://www.w3.org/2002/07/owl#"
-SECTIONS = ((OWL + "Class", "クラス", "Classes"),
-            (OWL + "ObjectProperty", "オブジェクトプロパティ", "Object properties"),
-            (OWL + "DatatypeProperty", "データプロパティ", "Datatype properties"))
-RELATIONS = ("rdfs:subClassOf", "rdfs:subPropertyOf", "rdfs:domain", "rdfs:range", "owl:inverseOf", "owl:disjointWith")
-TERMS = f"""SELECT ?t ?kind ?p ?o WHERE {{ GRAPH <{GRAPH['ontology']}> {{
-    ?t a ?kind . FILTER(?kind IN (<{OWL}Class>, <{OWL}ObjectProperty>, <{OWL}DatatypeProperty>))
-    FILTER(STRSTARTS(STR(?t), "{PG}"))
-    ?t ?p ?o . FILTER(isIRI(?o) || isLiteral(?o)) }} }} ORDER BY ?kind ?t"""
-SHAPES = """PREFIX sh: <http://www.w3.org/ns/shacl#>
-    SELECT ?shape ?target ?path ?message ?comment WHERE {{ GRAPH <{graph}> {{
-      ?shape a sh:NodeShape .
-      OPTIONAL {{ ?shape sh:targetClass ?target }}
-      OPTIONAL {{ ?shape rdfs:comment ?comment }}
-      OPTIONAL {{ ?shape sh:property ?ps . ?ps sh:path ?path .
-                  OPTIONAL {{ ?ps sh:message ?message FILTER(lang(?message) = "{lang}") }} }}
-      OPTIONAL {{ ?shape sh:sparql/sh:message ?message FILTER(lang(?message) = "{lang}") }}
-    }} }} ORDER BY ?shape ?path"""
+TRIPLES = "SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}"
+# Code lists: every concept scheme but the plans (pg:SupportPlan, whose outlines are data) and the
+# lists of indicators; the graph that declares the scheme says where it comes from.
+CODE_LISTS = f"""SELECT ?scheme ?g ?s ?p ?o WHERE {{
+  {{ SELECT ?scheme (MIN(STR(?graph)) AS ?gs) WHERE {{
+      GRAPH ?graph {{ ?scheme a skos:ConceptScheme }} FILTER(?graph != <{GRAPH['inferred']}>)
+      FILTER NOT EXISTS {{ ?scheme a pg:SupportPlan }}
+      FILTER NOT EXISTS {{ ?i skos:inScheme ?scheme ; a pg:Indicator }} }} GROUP BY ?scheme }}
+  BIND(IRI(?gs) AS ?g)
+  {{ ?scheme ?p ?o BIND(?scheme AS ?s) }} UNION {{ ?s skos:inScheme ?scheme ; ?p ?o }}
+  FILTER(?p IN (rdfs:label, skos:prefLabel, skos:notation, skos:definition, skos:broader, skos:exactMatch,
+                skos:closeMatch, skos:broadMatch, skos:narrowMatch, skos:relatedMatch)) }}"""
+MANY_ROWS = 100_000   # the ontology, the shapes and the code lists are a few thousand statements
 
 
-def anchor(iri: str) -> str:
-    return iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+def prefixed(iri: str) -> str:
+    """A prefixed name for an IRI in a known namespace, else the IRI."""
+    for prefix, ns in sorted(od.KNOWN.items(), key=lambda kv: -len(kv[1])):
+        if iri.startswith(ns) and iri != ns:
+            return f"{prefix}:{iri[len(ns):]}"
+    return iri
 
 
 async def _graph(request: Request, graph: str, fmt: str) -> Response:
@@ -46,39 +48,63 @@ async def _graph(request: Request, graph: str, fmt: str) -> Response:
     return Response(body, media_type=media_type(fmt), headers={"Vary": "Accept", "Link": link_header(request.url.path)})
 
 
-@dataclass
-class Term:
-    iri: str
-    kind: str = ""
-    values: dict[str, list[Binding]] = field(default_factory=lambda: defaultdict(list))  # by prefixed property
+async def _triples(request: Request, graph: str) -> od.Triples:
+    return od.index(await select(request, TRIPLES.format(graph=graph), max_rows=MANY_ROWS))
 
-    def text(self, prop: str, lang: str) -> str:
-        return next((v["value"] for v in self.values.get(prop, []) if v.get("xml:lang") == lang), "")
 
-    def links(self, prop: str) -> list[str]:
-        return [v["value"] for v in self.values.get(prop, []) if v["type"] == "uri"]
+def _labels(triples: od.Triples) -> dict[str, dict[str, str]]:
+    """Every labelled subject's labels by language (the page names terms by them)."""
+    out = {}
+    for s, po in triples.items():
+        found = od.texts(po.get(od.SKOS + "prefLabel", [])) or od.texts(po.get(od.RDFS + "label", []))
+        if found:
+            out[s] = found
+    return out
+
+
+def diagram(doc: od.OntologyDoc, labels: dict[str, dict[str, str]], lang: str, base: str) -> Diagram:
+    """The class diagram of the documented ontology; boxes link to ``base`` + the class's anchor."""
+    ours = [(c.iri, c.id, od.ordered(c.labels, lang)[0][1] if c.labels else "", False) for c in doc.classes]
+    theirs = [(i, prefixed(i), "", True) for i in doc.external]
+    href = {c.iri: base + c.id for c in doc.classes} | {i: safe_href(i) or "" for i in doc.external}
+    subclass = [(c.iri, s) for c in doc.classes for s in c.supers]
+    props = [(d, r, p.id) for p in doc.properties[od.OWL + "ObjectProperty"] for d in p.domains for r in p.ranges]
+    return diagram_of([*ours, *theirs], subclass, props, href)
+
+
+def _helpers(lang: str, labels: dict[str, dict[str, str]]) -> dict[str, Any]:
+    def label(iri: str) -> str:
+        found = labels.get(iri, {})
+        return found.get(lang) or found.get("ja") or ""
+    return {"prefixed": prefixed, "anchor": od.anchor, "ordered": lambda texts: od.ordered(texts, lang),
+            "label": label, "pg": od.PG, "loop_path": loop_path}
 
 
 async def ontology(request: Request) -> Response:
     fmt = choose(request)
     if fmt != "html":
         return await _graph(request, str(GRAPH["ontology"]), fmt)
-    terms: dict[str, Term] = {}
-    for r in await select(request, TERMS):
-        term = terms.setdefault(r["t"]["value"], Term(r["t"]["value"]))
-        term.kind = r["kind"]["value"]
-        term.values[short(r["p"]["value"])].append(r["o"])
-    sections = [(ja, en, sorted((t for t in terms.values() if t.kind == kind), key=lambda t: t.iri))
-                for kind, ja, en in SECTIONS]
-    context = {"sections": sections, "relations": RELATIONS, "short": short, "anchor": anchor, "pg": PG}
-    return render(request, "ontology.html", context | {"site": await site_of(request)}, headers={"Vary": "Accept"})
+    lang = lang_of(request)
+    triples = await _triples(request, str(GRAPH["ontology"]))
+    doc, labels = od.build(triples), _labels(triples)
+    schemes = od.schemes(await select(request, CODE_LISTS, max_rows=MANY_ROWS), lang)
+    for s in schemes:   # concepts of the lists kept with the data are named by their own labels
+        labels |= {c.iri: c.labels for c in s.concepts if c.iri not in labels}
+    context = {"doc": doc, "schemes": schemes, "diagram": diagram(doc, labels, lang, "#"), "base": "#",
+               "standalone": False, "alternates": alternates("/ontology"), "site": await site_of(request)}
+    return render(request, "ontology.html", context | _helpers(lang, labels), headers={"Vary": "Accept"})
 
 
-@dataclass
-class Shape:
-    targets: set[str] = field(default_factory=set)
-    checks: dict[str, str] = field(default_factory=dict)   # path (or SPARQL) → message
-    comment: str = ""
+@router.get("/ontology/diagram.svg", summary="The ontology's class diagram (SVG)")
+async def ontology_diagram(request: Request) -> Response:
+    lang = lang_of(request)
+    triples = await _triples(request, str(GRAPH["ontology"]))
+    doc, labels = od.build(triples), _labels(triples)
+    context = {"diagram": diagram(doc, labels, lang, "/ontology#"), "standalone": True, "lang": lang,
+               "t": lambda key: translate(key, lang)} | _helpers(lang, labels)
+    body = templates.get_template("diagram.svg").render(context)
+    return Response('<?xml version="1.0" encoding="UTF-8"?>\n' + body, media_type="image/svg+xml",
+                    headers={"Vary": "Accept-Language, Cookie", "Content-Language": lang})
 
 
 @router.get("/shapes", summary="The shapes (Turtle, JSON-LD, … or HTML documentation)")
@@ -86,18 +112,15 @@ async def shapes(request: Request) -> Response:
     fmt = choose(request)
     if fmt != "html":
         return await _graph(request, str(GRAPH["shapes"]), fmt)
-    found: dict[str, Shape] = defaultdict(Shape)
-    for r in await select(request, SHAPES.format(graph=GRAPH["shapes"], lang=lang_of(request))):
-        s = found[r["shape"]["value"]]
-        if "target" in r:
-            s.targets.add(short(r["target"]["value"]))
-        if "comment" in r:
-            s.comment = r["comment"]["value"]
-        if "path" in r or "message" in r:
-            key = short(r["path"]["value"]) if "path" in r else "SPARQL"
-            s.checks[key] = r["message"]["value"] if "message" in r else ""
-    context = {"shapes": sorted(found.items()), "anchor": anchor}
-    return render(request, "shapes.html", context | {"site": await site_of(request)}, headers={"Vary": "Accept"})
+    lang = lang_of(request)
+    triples = await _triples(request, str(GRAPH["shapes"]))
+    site = await site_of(request)
+    labels = {iri: {"ja": name} for iri, name in site.labels["ja"].items()}
+    for iri, name in site.labels["en"].items():
+        labels.setdefault(iri, {})["en"] = name
+    context = {"doc": shapes_doc.build(triples), "alternates": alternates("/shapes"), "site": site,
+               "severity": shapes_doc.severity}
+    return render(request, "shapes.html", context | _helpers(lang, labels), headers={"Vary": "Accept"})
 
 
 for route in ("/ontology", "/def"):
