@@ -129,6 +129,8 @@ class ComponentTable:
 
 
 async def component_budgets(request: Request, subject: Subject) -> list[Section]:
+    if not subject.types & PREFECTURAL:
+        return []
     iri, lang = subject.iri, subject.lang
     figures = await select(request, f"""SELECT DISTINCT ?x ?year ?stage ?stage_l ?amount WHERE {{
         {{ ?x pg:componentOf <{iri}> }} UNION {{ BIND(<{iri}> AS ?x) }}
@@ -196,6 +198,8 @@ ROLE_ORDER = ["baseline", "actual", "estimate", "target"]
 
 
 async def indicators(request: Request, subject: Subject) -> list[Section]:
+    if not subject.types & PREFECTURAL:
+        return []
     iri, lang, site = subject.iri, subject.lang, subject.site
     rows = await select(request, f"""SELECT ?kind ?i ?i_l ?unit ?o ?year ?role ?status ?value ?note WHERE {{
         {{ ?i pg:indicatorOf <{iri}> ; a pg:KPI BIND("kpi" AS ?kind) }}

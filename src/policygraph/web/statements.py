@@ -19,6 +19,7 @@ SHOWN = 20        # incoming links shown before the rest of a group is folded
 INFERRED = "https://w3id.org/policygraph/graph/inferred"
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 TITLE_PROPERTIES = "rdfs:label|skos:prefLabel|dcterms:title"
+NAMES = "rdfs:label|skos:prefLabel"   # what a linked resource is called
 
 
 def _inferred_only(s: str, p: str, o: str) -> str:
@@ -35,7 +36,7 @@ def in_lang(s: str, prop: str, out: str, lang: str) -> str:
 
 def label_of(var: str, lang: str) -> str:
     """Bind ?{var}_l to ?{var}'s label (or a code's preferred label) in the page language, else in Japanese."""
-    return in_lang(f"?{var}", "rdfs:label|skos:prefLabel", f"?{var}_l", lang)
+    return in_lang(f"?{var}", NAMES, f"?{var}_l", lang)
 
 
 @dataclass
@@ -113,8 +114,10 @@ async def types_of(request: Request, iri: str) -> list[tuple[str, bool]]:
 
 async def outgoing(request: Request, iri: str, page: int, site: Site, lang: str) -> tuple[dict[str, list[Value]], bool]:
     window = f"LIMIT {PAGE + 1} OFFSET {(page - 1) * PAGE}"
-    rows = await select(request, f"""SELECT ?p ?o ?o_l ?inf WHERE {{ <{iri}> ?p ?o . {label_of("o", lang)}
-        BIND({_inferred_only(f"<{iri}>", "?p", "?o")} AS ?inf) }} ORDER BY ?p ?o {window}""")
+    # one row per statement (SAMPLE: an object may have two labels in a language), so the window counts statements
+    rows = await select(request, f"""SELECT ?p ?o (SAMPLE(?ol) AS ?o_l) ?inf WHERE {{ <{iri}> ?p ?o .
+        {in_lang("?o", NAMES, "?ol", lang)} BIND({_inferred_only(f"<{iri}>", "?p", "?o")} AS ?inf) }}
+        GROUP BY ?p ?o ?inf ORDER BY ?p ?o {window}""")
     values: dict[str, list[Value]] = {}
     seen: set[tuple[str, str]] = set()
     for r in rows[:PAGE]:
@@ -133,10 +136,10 @@ async def incoming(request: Request, iri: str, page: int, site: Site, lang: str)
     groups, more = [], False
     for c in counts:
         group = Group(c["p"]["value"], int(c["n"]["value"]), int(c["i"]["value"]))
-        rows = await select(request, f"""SELECT ?s ?s_l ?inf WHERE {{
-            ?s <{group.predicate}> <{iri}> . {label_of("s", lang)}
+        rows = await select(request, f"""SELECT ?s (SAMPLE(?sl) AS ?s_l) ?inf WHERE {{
+            ?s <{group.predicate}> <{iri}> . {in_lang("?s", NAMES, "?sl", lang)}
             BIND({_inferred_only("?s", f"<{group.predicate}>", f"<{iri}>")} AS ?inf) }}
-            ORDER BY ?s LIMIT {PAGE + 1} OFFSET {(page - 1) * PAGE}""")
+            GROUP BY ?s ?inf ORDER BY ?s LIMIT {PAGE + 1} OFFSET {(page - 1) * PAGE}""")
         seen: set[str] = set()
         for r in rows[:PAGE]:
             if r["s"]["value"] not in seen:
