@@ -9,6 +9,7 @@ so, and no total is added up here (the plan prints none).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -337,7 +338,12 @@ async def claims(request: Request, kind: str, pattern: str, lang: str) -> list[C
             _v(r, "quote"), Ref.of(r, "ek"), Side(left, Ref.of(r, "lp"), _v(r, "lq")),
             Side(right, Ref.of(r, "rp"), _v(r, "rq")))
     await _places(request, found, lang)
-    return list(found.values())
+    return sorted(found.values(), key=lambda c: (_natural(c.right.program.iri), _natural(c.left.program.iri)))
+
+
+def _natural(iri: str) -> list[tuple[int, str]]:
+    """initiative/20/070201/2/1 before …/10/1."""
+    return [(int(part), "") if part.isdigit() else (-1, part) for part in re.split(r"(\d+)", iri) if part]
 
 
 # ------------------------------------------------------------------ builders

@@ -1,0 +1,277 @@
+"""The national side of the resource pages, read as a browser gets them (the real app on the built graph):
+the national plan as a tree with its budgets, plan sections, national programs with their aligned
+prefectural programs, and alignments, counterparts and continuity links with both quotes side by side.
+
+Every expectation comes from SPARQL on the same build, never from figures written here.
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+from conftest import ROOT, select
+from fastapi.testclient import TestClient
+
+from policygraph.store.embedded import EmbeddedEngine, StoreSource
+from policygraph.store.named_queries import load_queries
+from policygraph.web.app import Settings, create_app
+
+ID = "https://w3id.org/policygraph/id/"
+PLAN = ID + "national-plan/2008"
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class Node:
+    def __init__(self, tag: str, attrs: dict[str, str], parent: Node | None):
+        self.tag, self.attrs, self.parent, self.children = tag, attrs, parent, []
+
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+
+    def all(self, tag: str | None = None, **attrs: str) -> list[Node]:
+        """Descendants in document order with this tag and these attribute values (class_ matches one class)."""
+        found = []
+        for c in self.children:
+            if isinstance(c, Node):
+                if (tag is None or c.tag == tag) and all(_has(c, k, v) for k, v in attrs.items()):
+                    found.append(c)
+                found.extend(c.all(tag, **attrs))
+        return found
+
+    def one(self, tag: str | None = None, **attrs: str) -> Node:
+        found = self.all(tag, **attrs)
+        assert len(found) == 1, f"{len(found)} <{tag} {attrs}>"
+        return found[0]
+
+    def hrefs(self) -> list[str]:
+        return [a.attrs.get("href", "") for a in self.all("a")]
+
+
+def _has(node: Node, key: str, value: str) -> bool:
+    if key == "class_":
+        return value in node.attrs.get("class", "").split()
+    return node.attrs.get(key.replace("_", "-")) == value
+
+
+class Tree(HTMLParser):
+    """The page as a tree of nodes (enough of HTML for our own, well-formed templates)."""
+
+    def __init__(self, page: str):
+        super().__init__(convert_charrefs=True)
+        self.root = self.at = Node("#document", {}, None)
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        node = Node(tag, {k: v or "" for k, v in attrs}, self.at)
+        self.at.children.append(node)
+        if tag not in VOID:
+            self.at = node
+
+    def handle_endtag(self, tag):
+        node = self.at
+        while node is not None and node.tag != tag:
+            node = node.parent
+        if node is not None and node.parent is not None:
+            self.at = node.parent
+
+    def handle_data(self, data):
+        self.at.children.append(data)
+
+
+def href(iri: str) -> str:
+    return "/id/" + iri.removeprefix(ID)
+
+
+@pytest.fixture(scope="module")
+def client(dist):
+    engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1)
+    with TestClient(create_app(engine, Settings(), load_queries(ROOT / "queries"), dist)) as c:
+        yield c
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def page(client):
+    """A resource's HTML page as a tree, in Japanese unless asked otherwise (no cookie carried over)."""
+    def get(iri: str, lang: str = "ja") -> Node:
+        client.cookies.clear()
+        r = client.get(href(iri), params={"lang": lang}, headers={"Accept": "text/html"})
+        assert r.status_code == 200, (iri, r.status_code, r.text[:300])
+        return Tree(r.text).root
+    return get
+
+
+@pytest.fixture(scope="module")
+def plan_programs(store) -> dict[str, dict[str, str | None]]:
+    rows = select(store, f"""SELECT ?p ?sec ?parent WHERE {{ ?p a pg:NationalProgram ; pg:planSection ?sec .
+        ?sec skos:inScheme <{PLAN}> OPTIONAL {{ ?p pg:componentOf ?parent }} }}""")
+    return {r["p"]: r for r in rows}
+
+
+def test_plan_tree_holds_every_program_of_the_plan_once(page, plan_programs):
+    rows = page(PLAN).all("tr", class_="plan-program")
+    listed = [r.attrs["data-program"] for r in rows]
+    assert len(listed) == len(plan_programs) and set(listed) == set(plan_programs)
+    for r in rows:  # each row links to the program's own page
+        assert href(r.attrs["data-program"]) in r.hrefs()
+
+
+def test_plan_tree_nests_programs_under_their_sections(page, store, plan_programs):
+    broader = {r["s"]: r["b"] for r in select(store, f"""SELECT ?s ?b WHERE {{ ?s skos:inScheme <{PLAN}> ;
+        a pg:PlanSection OPTIONAL {{ ?s skos:broader ?b }} }}""")}
+    chapter, stack, last_program = None, [], {}
+    doc = page(PLAN)
+    seen_sections = set()
+    for node in doc.all():
+        if node.tag == "h3" and "data-section" in node.attrs:
+            chapter, stack = node.attrs["data-section"], []
+            assert broader[chapter] is None, "a chapter is a top section of the plan"
+            seen_sections.add(chapter)
+        if node.tag != "tr" or "data-section" not in node.attrs:
+            continue
+        depth = int(next(c for c in node.attrs["class"].split() if c.startswith("depth-"))[6:])
+        above = (stack[depth - 1] if depth <= len(stack) else None) if depth else chapter
+        if "plan-section" in node.attrs["class"]:
+            section = node.attrs["data-section"]
+            assert broader[section] == above, f"{section} shown under {above}"
+            stack[depth:] = [section]
+            seen_sections.add(section)
+        else:
+            program = plan_programs[node.attrs["data-program"]]
+            if program["parent"]:
+                assert last_program[depth - 1] == program["parent"], f"{program['p']} not under its parent"
+            else:
+                assert program["sec"] == above, f"{program['p']} shown under {above}, not {program['sec']}"
+            last_program[depth] = program["p"]
+    assert seen_sections == set(broader), "every section of the plan is in the tree"
+
+
+def test_printed_budgets_and_the_no_amount_marker(page, store):
+    figures = select(store, f"""SELECT ?p ?year ?amount WHERE {{ ?p pg:planSection/skos:inScheme <{PLAN}> .
+        ?b pg:program ?p ; pg:fiscalYear/pg:year ?year ; pg:amount ?amount }}""")
+    years = sorted({r["year"] for r in figures}, reverse=True)
+    printed = {(r["p"], r["year"]): float(r["amount"]) for r in figures}
+    none = select(store, f"""SELECT ?p WHERE {{ ?p pg:planSection/skos:inScheme <{PLAN}> .
+        FILTER NOT EXISTS {{ ?b pg:program ?p }} }}""")
+    assert printed and none, "the plan has programs with and without printed amounts"
+    doc = page(PLAN)
+    for table in doc.all("table", class_="plan-outline"):
+        head = [th.text() for th in table.one("thead").all("th")]
+        assert [h.split("（")[0] for h in head[1:-1]] == [f"FY{y}" for y in years]
+    rows = {r.attrs["data-program"]: [td for td in r.all("td")][: len(years)]
+            for r in doc.all("tr", class_="plan-program")}
+    for (program, year), amount in printed.items():
+        assert rows[program][years.index(year)].text() == f"{amount:,.0f}"
+    for r in none:
+        assert all(td.text() == "額の記載なし" for td in rows[r["p"]]), r["p"]
+
+
+def test_national_program_page_breadcrumb_budget_and_printed_text(page, store):
+    program = select(store, f"""SELECT ?p ?sec ?printed ?amount WHERE {{ ?p pg:planSection ?sec .
+        ?sec skos:inScheme <{PLAN}> . ?b pg:program ?p ; pg:amount ?amount ; pg:fiscalYear/pg:year ?year ;
+        prov:wasDerivedFrom/pg:quote ?printed FILTER(STR(?year) = "2008") }} ORDER BY ?p LIMIT 1""")[0]
+    path = [r["s"] for r in select(store, f"""SELECT ?s (COUNT(?mid) AS ?n) WHERE {{
+        <{program["sec"]}> skos:broader* ?s . ?s skos:broader* ?mid }} GROUP BY ?s ORDER BY ?n""")]
+    doc = page(program["p"])
+    crumbs = doc.one("nav", class_="plan-crumbs").hrefs()
+    assert crumbs == [href(PLAN), *(href(s) for s in path)], "plan › chapter › … › the program's section"
+    budget = doc.one("table", class_="plan-budget")
+    row = next(tr for tr in budget.all("tr") if tr.all("th") and tr.all("th")[0].text() == "FY2008")
+    cells = [td.text() for td in row.all("td")]
+    assert cells[0] == f"{float(program['amount']):,.0f}" and cells[1] == program["printed"]
+
+
+def _nagano_alignments(store) -> list[dict[str, str | None]]:
+    return select(store, """SELECT ?a ?national ?local ?nev ?pev WHERE { ?a a pg:Alignment ;
+        pg:nationalSide ?national ; pg:prefecturalSide ?local ; pg:nationalEvidence ?nev ;
+        pg:prefecturalEvidence ?pev . ?local pg:prefecture <https://w3id.org/policygraph/id/prefecture/20> }""")
+
+
+def test_every_nagano_program_page_shows_its_aligned_national_programs_with_both_quotes(page, store):
+    alignments = _nagano_alignments(store)
+    assert alignments
+    pages: dict[str, list[dict[str, str | None]]] = {}
+    for a in alignments:  # the program itself and every program it is a part of (sub-project, project)
+        for r in select(store, f"SELECT ?up WHERE {{ <{a['local']}> pg:componentOf* ?up }}"):
+            pages.setdefault(r["up"], []).append(a)
+    assert any("/initiative/" in p for p in pages) and any("/prefectural-project/" in p for p in pages)
+    for iri, expected in pages.items():
+        cards = page(iri).all("article", class_="claim-card")
+        shown = {(c.attrs["data-national"], c.attrs["data-local"]): c for c in cards}
+        assert len(cards) == len(expected), iri
+        for a in expected:
+            card = shown[(a["national"], a["local"])]
+            quotes = [q.text() for q in card.all("blockquote")]
+            assert quotes == [a["nev"], a["pev"]], (iri, a["a"])
+            assert href(a["national"]) in card.hrefs() and href(a["a"]) in card.hrefs()
+
+
+def test_alignment_pages_put_both_quotes_side_by_side_with_their_sources(page, store):
+    rows = select(store, """SELECT ?a ?national ?local ?nev ?pev ?nsrc ?psrc WHERE { ?a a pg:Alignment ;
+        pg:nationalSide ?national ; pg:prefecturalSide ?local ; pg:nationalEvidence ?nev ; pg:prefecturalEvidence ?pev ;
+        prov:wasDerivedFrom ?nsrc, ?psrc . ?national prov:wasDerivedFrom ?nsrc . ?local prov:wasDerivedFrom ?psrc }""")
+    assert len({r["a"] for r in rows}) == len(select(store, "SELECT ?a WHERE { ?a a pg:Alignment }"))
+    for r in rows:
+        pair = page(r["a"]).one("div", class_="pair")
+        national, local = pair.all("section", class_="side")
+        assert [q.text() for q in national.all("blockquote")] == [r["nev"]]
+        assert [q.text() for q in local.all("blockquote")] == [r["pev"]]
+        assert href(r["national"]) in national.hrefs() and href(r["nsrc"]) in national.hrefs()
+        assert href(r["local"]) in local.hrefs() and href(r["psrc"]) in local.hrefs()
+
+
+def test_counterpart_and_continuity_pages(page, store):
+    for r in select(store, """SELECT ?c ?first ?second ?fev ?sev WHERE { ?c a pg:Counterpart ; pg:firstSide ?first ;
+            pg:secondSide ?second ; pg:firstEvidence ?fev ; pg:secondEvidence ?sev }"""):
+        first, second = page(r["c"]).one("div", class_="pair").all("section", class_="side")
+        assert [q.text() for q in first.all("blockquote")] == [r["fev"]] and href(r["first"]) in first.hrefs()
+        assert [q.text() for q in second.all("blockquote")] == [r["sev"]] and href(r["second"]) in second.hrefs()
+    links = select(store, """SELECT ?l ?earlier ?later ?quote (GROUP_CONCAT(STR(?page)) AS ?pages) WHERE {
+        ?l a pg:ProgramLink ; pg:earlierProgram ?earlier ; pg:laterProgram ?later ; pg:quote ?quote ;
+        pg:evidencePage ?page } GROUP BY ?l ?earlier ?later ?quote""")
+    assert links
+    for r in links:
+        doc = page(r["l"])
+        earlier, later = doc.one("div", class_="pair").all("section", class_="side")
+        assert href(r["earlier"]) in earlier.hrefs() and href(r["later"]) in later.hrefs()
+        assert [q.text() for q in doc.all("blockquote", class_="evidence")] == [r["quote"]]
+        assert {href(p) for p in r["pages"].split()} <= set(doc.hrefs()), "every evidence page is linked"
+
+
+def test_national_program_page_lists_aligned_programs_by_prefecture(page, store):
+    rows = select(store, """SELECT ?national ?local ?pref ?pev WHERE { ?a a pg:Alignment ; pg:nationalSide ?national ;
+        pg:prefecturalSide ?local ; pg:prefecturalEvidence ?pev . ?local pg:prefecture ?pref }""")
+    by_program: dict[str, list[dict[str, str | None]]] = {}
+    for r in rows:
+        by_program.setdefault(r["national"], []).append(r)
+    for national, expected in by_program.items():
+        doc = page(national)
+        headings = doc.all("h3", class_="prefecture")
+        assert {h for r in expected for h in [href(r["pref"])]} == {h.hrefs()[0] for h in headings}
+        cards = {c.attrs["data-local"]: c for c in doc.all("article", class_="claim-card")}
+        assert set(cards) == {r["local"] for r in expected}
+        for r in expected:
+            assert r["pev"] in [q.text() for q in cards[r["local"]].all("blockquote")]
+
+
+def test_plan_section_page_shows_its_path_and_everything_under_it(page, store):
+    section = ID + "plan-section/2008/3-2"
+    under = {r["p"] for r in select(store, f"""SELECT ?p WHERE {{ ?p pg:planSection ?s .
+        ?s skos:broader* <{section}> }}""")}
+    doc = page(section)
+    assert doc.one("nav", class_="plan-crumbs").hrefs() == [href(PLAN), href(ID + "plan-section/2008/3")]
+    assert {r.attrs["data-program"] for r in doc.all("tr", class_="plan-program")} == under
+
+
+def test_english_page_uses_english_labels_where_they_exist(page, store):
+    labels = {r["p"]: r for r in select(store, f"""SELECT ?p ?ja ?en WHERE {{ ?p pg:planSection/skos:inScheme <{PLAN}> ;
+        rdfs:label ?ja FILTER(lang(?ja) = "ja") OPTIONAL {{ ?p rdfs:label ?en FILTER(lang(?en) = "en") }} }}""")}
+    assert any(r["en"] for r in labels.values())
+    for lang in ("en", "ja"):
+        doc = page(PLAN, lang)
+        for row in doc.all("tr", class_="plan-program"):
+            expected = labels[row.attrs["data-program"]]
+            name = next(a for a in row.all("a") if a.attrs["href"] == href(expected["p"])).text()
+            assert name == (expected["en"] or expected["ja"] if lang == "en" else expected["ja"])
+        assert ("no amount printed" in doc.text()) == (lang == "en")
