@@ -308,6 +308,20 @@ def test_an_unpaginated_query_says_its_row_count(client):
     assert doc.one("p", id="row-count").text() == "47 行" and not doc.all("nav", class_="pager")
 
 
+def test_a_cut_off_answer_says_so(dist):
+    engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1)
+    try:
+        with TestClient(create_app(engine, Settings(max_rows=10), QUERIES, dist)) as small:
+            doc = page(small, "/queries/prefectures")
+            _, rows = answer_table(doc)
+            assert len(rows) == 10 and as_json(small, "/queries/prefectures")["truncated"] is True
+            assert "10 行で打ち切り" in doc.one("p", id="row-count").text()
+            whole = page(small, "/queries/sub-project-budgets")  # nine rows: under the limit
+            assert len(answer_table(whole)[1]) == 9 and "打ち切り" not in whole.one("p", id="row-count").text()
+    finally:
+        engine.close()
+
+
 # ------------------------------------------------------------------ /api resources and the catalogue
 
 
@@ -422,5 +436,12 @@ def test_choose_submit_sort_and_download_in_chromium(site):
             "const done = arguments[1]; fetch(arguments[0]).then(r => r.arrayBuffer())"
             ".then(b => done(Array.from(new Uint8Array(b).slice(0, 3))));", href)
         assert head == [0xEF, 0xBB, 0xBF]
+        # a phone: the wide answer scrolls inside its box, the page does not
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+        for path in ("/queries/national-programs?tier=national", "/api/compare?by=national-program", "/queries"):
+            browser.get(site + path)
+            assert browser.execute_script("return document.documentElement.scrollWidth") <= 390, path
+        shot(browser, "nq-3-catalogue-390")
     finally:
         browser.quit()
