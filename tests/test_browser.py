@@ -59,6 +59,15 @@ def test_home_to_nagano_project_budget(site, browser):
     assert "368,078" in table.text and "1,029,173" in table.text
     assert browser.find_elements(By.CSS_SELECTOR, "svg.chart rect")
     shot(browser, "3-project-07-02-01")
+    # FY2025's request and draft side by side for every sub-project, checked against the printed total
+    subs = browser.find_element(By.ID, "sub-project-budgets")
+    fy2025 = {th.get_attribute("data-stage") for th in subs.find_elements(By.CSS_SELECTOR, 'th[data-year="2025"]')}
+    assert {"request", "draft"} <= fy2025 and subs.find_elements(By.CSS_SELECTOR, "tfoot td.check")
+    # an initiative of the project: its aligned national programs
+    browser.find_element(By.CSS_SELECTOR, 'ul.parts a[href="/id/initiative/20/070201/1/2"]').click()
+    aligned = browser.find_element(By.CSS_SELECTOR, "section.alignment_list")
+    assert aligned.find_elements(By.CSS_SELECTOR, 'a[href^="/id/national-program/"]')
+    browser.back()
     browser.find_element(By.LINK_TEXT, "English").click()
     assert browser.find_element(By.TAG_NAME, "h1").text == "SME management support related expenses"
     # the choice sticks: a plain link (no ?lang=) still opens the English page
