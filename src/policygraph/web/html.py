@@ -257,7 +257,7 @@ T = {  # interface strings: (ja, en)
                 "{:,} found; {:,}–{:,} shown (exact matches first, then names starting with the text, then the rest)"),
     "s-caption": ("「{}」を名前に含むリソース", "Resources whose name contains “{}”"),
     "s-label-ja": ("名前（日本語）", "Name (Japanese)"), "s-label-en": ("名前（英語）", "Name (English)"),
-    "s-no-en": ("英語名なし", "no English name"),
+    "s-no-en": ("英語名なし", "no English name"), "s-prefecture": ("都道府県", "Prefecture"),
     # named queries and /api pages (query_pages.py)
     "nq-catalogue": ("名前付きクエリ", "Named queries"),
     "nq-intro": ("SPARQL を書かずに使える定型のクエリです。パラメータを選んで表を表示し、CSV（Excel）や JSON で保存できます。"
