@@ -221,7 +221,7 @@ def test_a_refused_value_comes_back_as_the_form_with_the_error_beside_it(client)
     assert "tierr" in doc.one("p", class_="problem").text() and doc.one("form", class_="parameters")
     # an API client still gets the JSON problem
     r = client.get("/queries/national-programs", params={"tier": "bogus"})
-    assert r.status_code == 422 and r.json()["parameter"] == "tier"
+    assert r.status_code == 422 and r.json()["parameter"] == "tier" and "Accept" in r.headers["vary"]
 
 
 # ------------------------------------------------------------------ the answer

@@ -40,7 +40,8 @@ Envelope = dict[str, Any]
 
 
 def invalid(parameter: str, detail: str) -> Problem:
-    return Problem(422, "invalid parameter", detail, parameter=parameter)
+    # a browser gets the form back, an API client JSON: caches must keep the two apart
+    return Problem(422, "invalid parameter", detail, {"Vary": "Accept"}, parameter=parameter)
 
 
 def _value(binding: dict[str, str] | None) -> Any:
