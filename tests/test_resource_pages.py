@@ -372,3 +372,12 @@ def test_sub_project_page_has_its_budget(client, store):
     doc = page(client, "/id/sub-project/20/070201/2")
     assert comma(draft[0]) in doc.one("table", id="budget").text()
     assert href(PROJECT) in links(doc.one("p", class_="breadcrumb"))
+
+
+def test_an_observation_is_titled_by_what_it_observes(client, store):
+    obs = select(store, f"""SELECT ?o ?name ?year WHERE {{ ?o pg:program <{PROJECT}> ; a pg:BudgetObservation ;
+        pg:fiscalYear/rdfs:label ?year . <{PROJECT}> rdfs:label ?name
+        FILTER(lang(?name) = "ja" && lang(?year) = "ja") FILTER NOT EXISTS {{ ?o rdfs:label ?l }} }} LIMIT 1""")
+    assert obs
+    title = page(client, href(obs[0]["o"])).one("h1").text()
+    assert title.startswith(obs[0]["name"] + " " + obs[0]["year"]) and "id:" not in title

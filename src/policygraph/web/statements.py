@@ -102,7 +102,20 @@ async def title_of(request: Request, iri: str, lang: str) -> str:
     by_lang: dict[str, str] = {}
     for r in rows:
         by_lang.setdefault(r["l"].get("xml:lang", ""), r["l"]["value"])
-    return by_lang.get(lang) or by_lang.get("ja") or next(iter(by_lang.values()), None) or prefixed(iri)
+    return (by_lang.get(lang) or by_lang.get("ja") or next(iter(by_lang.values()), None)
+            or await _observation_title(request, iri, lang) or prefixed(iri))
+
+
+async def _observation_title(request: Request, iri: str, lang: str) -> str | None:
+    """An observation (no label of its own) named by what it observes: 事業名 FY2023 予算現額 財源計."""
+    parts = [("pg:program|pg:indicator", NAMES, "what"), ("pg:fiscalYear", "rdfs:label", "year"),
+             ("pg:budgetStage|pg:valueRole", "skos:prefLabel", "kind"), ("pg:fundingSource", "skos:prefLabel", "fund")]
+    patterns = " ".join(f"OPTIONAL {{ <{iri}> {p} ?{v}_x . {in_lang(f'?{v}_x', names, f'?{v}', lang)} }}"
+                        for p, names, v in parts)
+    rows = await select(request, f"SELECT ?what ?year ?kind ?fund WHERE {{ {patterns} }} LIMIT 1")
+    if not rows or "what" not in rows[0]:
+        return None
+    return " ".join(rows[0][v]["value"] for _, _, v in parts if v in rows[0])
 
 
 async def types_of(request: Request, iri: str) -> list[tuple[str, bool]]:
