@@ -23,6 +23,11 @@ from policygraph.web.app import Settings, create_app
 from policygraph.web.budget_table import STAGE_ORDER
 
 SHOTS = Path(os.environ.get("POLICYGRAPH_SCREENSHOTS", ROOT / "test-artifacts"))
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"   # vendored for the tests (MPL-2.0)
+AXE_RUN = """const done = arguments[arguments.length - 1];
+axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations
+  .filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => v.id + ': ' + v.help)))
+  .catch(e => done(['axe-error: ' + e]));"""
 FY2025 = {"pref": ["20", "31"], "year": ["2025"]}
 # the leaf figures of a prefecture, year and stage: 事業費, all funding, the largest reading of each program,
 # a project counted through its parts when they have figures for that year and stage
@@ -242,5 +247,13 @@ def test_compare_nagano_and_tottori_in_the_browser(app):
             assert chart.get_attribute("role") == "img" and chart.find_elements(By.TAG_NAME, "rect")
             SHOTS.mkdir(parents=True, exist_ok=True)
             assert driver.save_screenshot(str(SHOTS / "compare-nagano-tottori.png"))
+            driver.set_script_timeout(120)
+            driver.execute_script(AXE.read_text(encoding="utf-8"))
+            assert driver.execute_async_script(AXE_RUN) == [], "no serious or critical axe-core violation"
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                   {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+            driver.refresh()
+            assert driver.execute_script("return document.documentElement.scrollWidth") <= 390, "fits a phone"
+            assert driver.save_screenshot(str(SHOTS / "compare-nagano-tottori-390.png"))
     finally:
         driver.quit()
