@@ -10,7 +10,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
-from conftest import ROOT, select
+from conftest import CHROMEDRIVER, CHROMIUM, ROOT, Server, chromium, select
 from fastapi.testclient import TestClient
 
 from policygraph.store.embedded import EmbeddedEngine, StoreSource
@@ -275,3 +275,32 @@ def test_english_page_uses_english_labels_where_they_exist(page, store):
             name = next(a for a in row.all("a") if a.attrs["href"] == href(expected["p"])).text()
             assert name == (expected["en"] or expected["ja"] if lang == "en" else expected["ja"])
         assert ("no amount printed" in doc.text()) == (lang == "en")
+
+
+@pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver")
+def test_in_a_browser_the_evidence_for_every_nagano_alignment_is_readable_and_pages_fit_a_phone(dist, store):
+    from selenium.webdriver.common.by import By
+
+    engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1)
+    browser = chromium()
+    try:
+        with Server(create_app(engine, Settings(), load_queries(ROOT / "queries"), dist)) as site:
+            browser.get(site.url + "/id/prefecture/20")
+            project = ID + "prefectural-project/20/070201"
+            browser.find_element(By.CSS_SELECTOR, f'a[href="{href(project)}"]').click()
+            for a in _nagano_alignments(store):
+                card = browser.find_element(
+                    By.CSS_SELECTOR, f'article.claim-card[data-national="{a["national"]}"][data-local="{a["local"]}"]')
+                quotes = card.find_elements(By.TAG_NAME, "blockquote")
+                assert [q.text for q in quotes] == [a["nev"], a["pev"]] and all(q.is_displayed() for q in quotes)
+            browser.find_element(By.CSS_SELECTOR, "article.claim-card p.more a").click()
+            assert len(browser.find_elements(By.CSS_SELECTOR, "div.pair blockquote")) == 2
+            browser.set_window_size(390, 900)
+            for iri in (PLAN, ID + "plan-section/2008/3-2", ID + "national-program/2008/3-2-2-a", project,
+                        ID + "alignment/regional-hub-one-stop-network", ID + "program-link/31/bcp-merged"):
+                browser.get(site.url + href(iri))
+                wide = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+                assert wide <= 0, f"{iri} is {wide} px wider than a 390 px window"
+    finally:
+        browser.quit()
+        engine.close()

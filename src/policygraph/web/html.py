@@ -278,6 +278,7 @@ T = {  # interface strings: (ja, en)
     "nq-no-rows": ("該当する行はありません。", "No rows match."), "nq-pages": ("ページ", "Pages"),
     "nq-without-data": ("データのない都道府県", "Prefectures without data"),
     "nq-open-editor": ("エディタで開く", "Open in the editor"),
+    "nq-sort-page": ("列の見出しで並べ替えられるのは、このページの行です。", "A column header sorts the rows of this page."),
     # site-wide layout (base.html), home, dataset and error pages
     "site-skip": ("本文へ", "Skip to content"), "site-nav": ("サイト内の案内", "Site navigation"),
     "site-search": ("検索", "Search"), "site-compare": ("比較", "Compare"),
