@@ -224,6 +224,24 @@ def test_a_refused_value_comes_back_as_the_form_with_the_error_beside_it(client)
     assert r.status_code == 422 and r.json()["parameter"] == "tier" and "Accept" in r.headers["vary"]
 
 
+@pytest.mark.parametrize("url,params", [
+    ("/queries/search", {"text": '"><script>alert(1)</script>'}),
+    ("/queries/budget-trend", {"program": "javascript:alert(1)"}),
+    ("/queries/budget-trend", {"program": '"><img src=x onerror=alert(1)>'}),
+    ("/queries/national-programs", {"tier": "<b>smrj</b>"}),
+])
+def test_hostile_values_stay_text_on_the_page(client, url, params):
+    r = client.get(url, params=params, headers={"Accept": BROWSER})
+    assert r.status_code in (200, 422) and r.headers["content-type"].startswith("text/html")
+    for raw in ("<script>alert", "<img src=x", "<b>smrj", 'href="javascript:'):
+        assert raw not in r.text
+    (name, value), = params.items()
+    field = Tree(r.text).root.all("input", name=name) or Tree(r.text).root.all("select", name=name)
+    assert field, "the form is there, with the value or its refusal"
+    if field[0].tag == "input":
+        assert field[0].attrs["value"] == value
+
+
 # ------------------------------------------------------------------ the answer
 
 
