@@ -88,8 +88,9 @@ def layout(nodes: list[Node], subclass: list[tuple[str, str]], properties: list[
         n.loop.sort()
     rows = [[known[i] for i in row] for row in _rows(_order(_layers(nodes, edges), edges))]
     _place(rows)
-    for e in edges:
-        _route(e, known[e.source], known[e.target])
+    taken: list[Box] = [(n.x - 4, n.y - 4, n.slot + 8, n.h + 8) for n in nodes]   # boxes and self-loop labels
+    for e in sorted(edges, key=lambda e: -len(e.labels)):   # the biggest labels choose first
+        _route(e, known[e.source], known[e.target], taken)
     width = max((sum(n.slot for n in row) + GAP_X * (len(row) - 1) for row in rows), default=0) + 2 * GAP_X
     return Diagram(nodes, edges, width, len(rows) * (BOX_H + GAP_Y) - GAP_Y + 80)
 
@@ -180,8 +181,12 @@ def _clip(n: Node, dx: float, dy: float) -> tuple[float, float]:
     return n.cx + dx * t, n.cy + dy * t
 
 
-def _route(e: Edge, a: Node, b: Node) -> None:
-    """A straight arrow for a subclass, a gentle curve for a property (so A→B and B→A stay apart)."""
+Box = tuple[float, float, float, float]   # x, y, width, height
+
+
+def _route(e: Edge, a: Node, b: Node, taken: list[Box]) -> None:
+    """A straight arrow for a subclass, a gentle curve for a property (so A→B and B→A stay apart),
+    its labels at the first point along it where they cover no box and no other labels."""
     dx, dy = b.cx - a.cx, b.cy - a.cy
     length = math.hypot(dx, dy) or 1
     (x1, y1), (x2, y2) = _clip(a, dx, dy), _clip(b, -dx, -dy)
@@ -191,8 +196,19 @@ def _route(e: Edge, a: Node, b: Node) -> None:
     bend = 24
     cx, cy = (x1 + x2) / 2 - dy / length * bend, (y1 + y2) / 2 + dx / length * bend
     e.d = f"M{x1:.1f},{y1:.1f} Q{cx:.1f},{cy:.1f} {x2:.1f},{y2:.1f}"
-    e.lw = max(text_width(t, 11) for t in e.labels) + 6
-    e.lx, e.ly = 0.25 * x1 + 0.5 * cx + 0.25 * x2 - e.lw / 2, 0.25 * y1 + 0.5 * cy + 0.25 * y2 - 7 * len(e.labels)
+    e.lw, h = max(text_width(t, 11) for t in e.labels) + 6, 14 * len(e.labels) + 2
+    spots = []
+    for t in (0.5, 0.38, 0.62, 0.28, 0.72, 0.2, 0.8):
+        px = (1 - t) ** 2 * x1 + 2 * (1 - t) * t * cx + t * t * x2
+        py = (1 - t) ** 2 * y1 + 2 * (1 - t) * t * cy + t * t * y2
+        spots.append((px - e.lw / 2, py - h / 2, e.lw, h))
+    box = next((spot for spot in spots if not any(_overlap(spot, other) for other in taken)), spots[0])
+    taken.append(box)
+    e.lx, e.ly = box[0], box[1] + 1
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
 def loop_path(n: Node) -> str:

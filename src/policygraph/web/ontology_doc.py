@@ -328,10 +328,15 @@ def schemes(rows: list[Row], lang: str) -> list[Scheme]:
         s.labels = texts(own.get(SKOS + "prefLabel", [])) or texts(own.get(RDFS + "label", []))
         s.definitions = texts(own.get(SKOS + "definition", []))
         s.concepts = sorted((_concept(i, po, seen) for i, po in concepts[scheme].items()),
-                            key=lambda c: (c.notations[:1] == [], [n.zfill(8) for n in c.notations],
+                            key=lambda c: (c.notations[:1] == [], [_by_number(n) for n in c.notations],
                                            c.labels.get(lang) or c.labels.get("ja", ""), c.iri))
     ontology_graph = BASE + "graph/ontology"
     return sorted(found.values(), key=lambda s: (s.graph != ontology_graph, s.iri))
+
+
+def _by_number(notation: str) -> tuple[int, str]:
+    """Notations in order: numbers by value (2 before 10), others by their letters."""
+    return (0, notation.zfill(12)) if notation.isdigit() else (1, notation)
 
 
 def _concept(iri: str, po: dict[str, list[Binding]], seen: set[str]) -> Concept:
