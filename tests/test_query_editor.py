@@ -271,13 +271,20 @@ def test_errors_are_said_in_words(site, browser):
 @needs_chromium
 def test_no_request_goes_to_another_host(site, browser):
     # the session so far (every test above) plus completion of prefixes, classes and properties
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.common.exceptions import TimeoutException
 
     browser.get(site + "/query")
     type_query(browser, "PREFIX ")  # the prefix completer shows its list (Yasqe's own would ask prefix.cc)
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror-hints li"))
     type_query(browser, "SELECT * WHERE { ?s a pg:Pref")  # class completion (Yasqe's own asks LOV)
-    wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror-hints li"))
+    ActionChains(browser).key_down(Keys.CONTROL).send_keys(" ").key_up(Keys.CONTROL).perform()  # as asked for
+    try:
+        shown = [h.text for h in wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror-hints li"), 5)]
+    except TimeoutException:
+        shown = []  # checked below, after the requests
     paste_query(browser, AMOUNTS)
     browser.find_element(By.ID, "run").click()
     wait(browser, finished)
@@ -293,6 +300,10 @@ def test_no_request_goes_to_another_host(site, browser):
     network = [u for u in requested if urlsplit(u).scheme in ("http", "https", "ws", "wss", "ftp")]
     elsewhere = [u for u in network if urlsplit(u).netloc != here]
     assert elsewhere == []
+    # nor did the page try to: its Content-Security-Policy (connect-src 'self') refused nothing
+    refused = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert refused == []
+    assert "pg:Prefecture" in shown
 
 
 @needs_chromium

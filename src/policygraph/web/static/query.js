@@ -32,7 +32,8 @@
       showQueryButton: false, resizeable: true, editorHeight: "22rem", inputStyle: "contenteditable",
       requestConfig: { endpoint: "/sparql", method: "POST" },  // never used (we send queries) but never elsewhere
       autocompleters: ["variables", "local-prefixes", "local-properties", "local-classes"],
-      extraKeys: { "Ctrl-Enter": run, "Cmd-Enter": run, "Ctrl-Space": "autocomplete", Tab: false, "Shift-Tab": false },
+      // Ctrl+Enter sends the query our way; Tab leaves the editor (no keyboard trap); Ctrl+Space completes
+      extraKeys: { "Ctrl-Enter": run, "Cmd-Enter": run, Tab: false, "Shift-Tab": false },
     });
     // The editable element (contenteditable: screen readers read it) is named by the textarea's label.
     source.hidden = true;
