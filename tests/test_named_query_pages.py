@@ -173,6 +173,9 @@ def test_format_parameter_overrides_accept(client):
     # the language of a page is not a parameter of the query, for a page or for JSON
     assert client.get(url, params={"lang": "en"}).status_code == 200
     assert client.get("/queries", params={"format": "csv"}).json()["parameter"] == "format"
+    op = client.get("/openapi.json").json()["paths"]["/queries/national-programs"]["get"]
+    documented = next(p for p in op["parameters"] if p["name"] == "format")
+    assert documented["schema"] == {"type": "string", "enum": ["html", "json", "csv", "tsv"]}
 
 
 # ------------------------------------------------------------------ the form

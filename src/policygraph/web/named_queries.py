@@ -199,13 +199,15 @@ def _openapi(q: NamedQuery) -> dict[str, Any]:
     if q.pagination:
         params += [{"name": name, "in": "query", "schema": {"type": "integer", "minimum": 1, "default": default}}
                    for name, default in (("page", 1), ("page_size", q.pagination))]
+    params.append({"name": "format", "in": "query", "schema": {"type": "string", "enum": list(FORMATS)},
+                   "description": "overrides Accept: html (the page a browser gets), json, csv (with a BOM), tsv"})
     example = {"query": q.name, "parameters": {p.name: p.default for p in q.parameters}, "columns": q.columns,
                "rows": [dict.fromkeys(q.columns, "…")], "truncated": False, "page": 1 if q.pagination else None,
                "page_size": q.pagination, "next": None}
     return {"parameters": params, "responses": {"200": {"description": "the answer", "content": {
         "application/json": {"example": example}, "text/csv": {"schema": {"type": "string"}},
-        "text/tab-separated-values": {"schema": {"type": "string"}}}},
-        "422": {"description": "a parameter value that does not fit its type"}}}
+        "text/tab-separated-values": {"schema": {"type": "string"}}, "text/html": {"schema": {"type": "string"}}}},
+        "422": {"description": "a parameter value that does not fit its type (a browser gets the form, marked)"}}}
 
 
 def catalogue_entry(request: Request, q: NamedQuery) -> dict[str, Any]:
