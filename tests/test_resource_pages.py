@@ -381,3 +381,15 @@ def test_an_observation_is_titled_by_what_it_observes(client, store):
     assert obs
     title = page(client, href(obs[0]["o"])).one("h1").text()
     assert title.startswith(obs[0]["name"] + " " + obs[0]["year"]) and "id:" not in title
+
+
+def test_incoming_observations_are_named_by_year_stage_and_amount(client, store):
+    rows = select(store, f"""SELECT ?o ?year ?amount WHERE {{ ?o pg:program <{PROJECT}> ; pg:amount ?amount ;
+        pg:fiscalYear/rdfs:label ?year FILTER(lang(?year) = "ja") }}""")
+    assert rows
+    group = page(client, "/id/prefectural-project/20/070201").one(
+        "div", data_property="https://w3id.org/policygraph/def#program")
+    names = links(group)
+    for r in rows:
+        name = names[href(r["o"])]
+        assert name.startswith(r["year"]) and name.endswith(comma(r["amount"])) and "id:" not in name

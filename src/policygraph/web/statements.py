@@ -8,6 +8,7 @@ one group per property with its count, a page of each group at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from fastapi import Request
 
@@ -106,16 +107,43 @@ async def title_of(request: Request, iri: str, lang: str) -> str:
             or await _observation_title(request, iri, lang) or prefixed(iri))
 
 
+# What an observation (no label of its own) observes: (property path, naming property, variable)
+OBSERVED = [("pg:program|pg:indicator", NAMES, "what"), ("pg:fiscalYear", "rdfs:label", "year"),
+            ("pg:budgetStage|pg:valueRole", "skos:prefLabel", "kind"), ("pg:fundingSource", "skos:prefLabel", "fund")]
+
+
+async def observation_names(request: Request, iris: list[str], lang: str, subject: str = "") -> dict[str, str]:
+    """Observations named by what they observe: 事業名 令和5年度 予算現額 財源計 4,566,423 (the program
+    left out where it is ``subject``, the page's own resource)."""
+    if not iris:
+        return {}
+    patterns = " ".join(f"OPTIONAL {{ ?s {p} ?{v}_x . {in_lang(f'?{v}_x', names, f'?{v}', lang)} }}"
+                        for p, names, v in OBSERVED)
+    values = " ".join(f"<{i}>" for i in iris)
+    rows = await select(request, f"""SELECT ?s ?what_x ?what ?year ?kind ?fund ?amount WHERE {{
+        VALUES ?s {{ {values} }} {patterns} OPTIONAL {{ ?s pg:amount|pg:value|pg:staffCount ?amount }} }}""")
+    names: dict[str, str] = {}
+    for r in rows:
+        if "what" not in r or r["s"]["value"] in names:
+            continue
+        own = r["what_x"]["value"] == subject
+        parts = [r[v]["value"] for _, _, v in OBSERVED if v in r and not (v == "what" and own)]
+        if "amount" in r:
+            parts.append(_number(r["amount"]["value"]))
+        names[r["s"]["value"]] = " ".join(parts)
+    return names
+
+
+def _number(literal: str) -> str:
+    """A number as printed, with thousands separators and every digit it has (11.2 stays 11.2)."""
+    try:
+        return f"{Decimal(literal):,}"
+    except InvalidOperation:
+        return literal
+
+
 async def _observation_title(request: Request, iri: str, lang: str) -> str | None:
-    """An observation (no label of its own) named by what it observes: 事業名 FY2023 予算現額 財源計."""
-    parts = [("pg:program|pg:indicator", NAMES, "what"), ("pg:fiscalYear", "rdfs:label", "year"),
-             ("pg:budgetStage|pg:valueRole", "skos:prefLabel", "kind"), ("pg:fundingSource", "skos:prefLabel", "fund")]
-    patterns = " ".join(f"OPTIONAL {{ <{iri}> {p} ?{v}_x . {in_lang(f'?{v}_x', names, f'?{v}', lang)} }}"
-                        for p, names, v in parts)
-    rows = await select(request, f"SELECT ?what ?year ?kind ?fund WHERE {{ {patterns} }} LIMIT 1")
-    if not rows or "what" not in rows[0]:
-        return None
-    return " ".join(rows[0][v]["value"] for _, _, v in parts if v in rows[0])
+    return (await observation_names(request, [iri], lang)).get(iri)
 
 
 async def types_of(request: Request, iri: str) -> list[tuple[str, bool]]:
@@ -160,6 +188,10 @@ async def incoming(request: Request, iri: str, page: int, site: Site, lang: str)
                 group.values.append(Value(r["s"], name_of(r["s"], r.get("s_l", {}).get("value"), site, lang),
                                           r["inf"]["value"] == "true"))
         more = more or len(rows) > PAGE
+        unnamed = [v for v in group.values if v.term["type"] == "uri" and v.name == prefixed(v.term["value"])]
+        found = await observation_names(request, [v.term["value"] for v in unnamed], lang, iri)
+        for v in unnamed:
+            v.name = found.get(v.term["value"], v.name)
         if group.values:
             groups.append(group)
     return groups, more
