@@ -32,12 +32,13 @@ PG = "https://w3id.org/policygraph/def#"
 AMOUNTS = f"PREFIX pg: <{PG}> SELECT ?program ?amount WHERE {{ ?o pg:program ?program ; pg:amount ?amount }}"
 # Every triple three times over: far more work than the short time limit below allows.
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+ALL = "SELECT * WHERE { ?s ?p ?o }"  # every triple: more rows than an answer may hold
 
 
 @pytest.fixture(scope="module")
 def site(dist):
     engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1)
-    settings = Settings(query_timeout=2.0)  # short, so that SLOW runs out of time
+    settings = Settings(query_timeout=2.0, max_rows=5000)  # small limits, so that SLOW and ALL reach them
     with Server(create_app(engine, settings, load_queries(ROOT / "queries"), dist)) as s:
         yield s.url
     engine.close()
@@ -307,10 +308,22 @@ def test_no_request_goes_to_another_host(site, browser):
 
 
 @needs_chromium
-def test_a_timeout_is_said_in_words(site, browser):
+def test_limits_are_said_in_words(site, browser):
     from selenium.webdriver.common.by import By
 
     browser.get(site + "/query?lang=ja")
+    paste_query(browser, ALL)
+    browser.find_element(By.ID, "run").click()
+    wait(browser, finished)
+    assert status(browser).startswith("5,000 行") and status(browser).endswith("（上限 5,000 行で打ち切り）")
+    assert "1–50 行目 / 全 5,000 行" in browser.find_element(By.CSS_SELECTOR, "#result-table caption").text
+    # a graph (CONSTRUCT) is shown as Turtle
+    paste_query(browser, f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ ?s a <{PG}Prefecture> ; ?p ?o }}")
+    browser.find_element(By.ID, "run").click()
+    wait(browser, finished)
+    turtle = browser.find_element(By.CSS_SELECTOR, "pre.query-graph").text
+    assert "RDF（Turtle）" in status(browser) and "<https://w3id.org/policygraph/id/prefecture/20>" in turtle
+    # out of time: the endpoint's 504 in words
     paste_query(browser, SLOW)
     browser.find_element(By.ID, "run").click()
     wait(browser, finished, seconds=60)
