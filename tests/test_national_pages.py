@@ -197,7 +197,7 @@ def test_every_nagano_program_page_shows_its_aligned_national_programs_with_both
             pages.setdefault(r["up"], []).append(a)
     assert any("/initiative/" in p for p in pages) and any("/prefectural-project/" in p for p in pages)
     for iri, expected in pages.items():
-        cards = page(iri).all("article", class_="claim-card")
+        cards = page(iri).one("div", id="aligned-national").all("article", class_="claim-card")
         shown = {(c.attrs["data-national"], c.attrs["data-local"]): c for c in cards}
         assert len(cards) == len(expected), iri
         for a in expected:
@@ -237,6 +237,19 @@ def test_counterpart_and_continuity_pages(page, store):
         assert href(r["earlier"]) in earlier.hrefs() and href(r["later"]) in later.hrefs()
         assert [q.text() for q in doc.all("blockquote", class_="evidence")] == [r["quote"]]
         assert {href(p) for p in r["pages"].split()} <= set(doc.hrefs()), "every evidence page is linked"
+
+
+def test_prefectural_program_pages_show_their_counterparts_and_continuity(page, store):
+    rows = select(store, """SELECT ?c ?side ?q1 ?q2 WHERE {
+        { ?c a pg:Counterpart ; pg:firstEvidence ?q1 ; pg:secondEvidence ?q2 { ?c pg:firstSide ?side }
+          UNION { ?c pg:secondSide ?side } }
+        UNION { ?c a pg:ProgramLink ; pg:quote ?q1
+                { ?c pg:earlierProgram ?side } UNION { ?c pg:laterProgram ?side } } }""")
+    assert rows
+    for r in rows:
+        card = page(r["side"]).one("article", data_claim=r["c"])
+        assert [q.text() for q in card.all("blockquote")] == [q for q in (r["q1"], r["q2"]) if q]
+        assert href(r["c"]) in card.hrefs()
 
 
 def test_national_program_page_lists_aligned_programs_by_prefecture(page, store):

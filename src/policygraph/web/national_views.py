@@ -428,4 +428,19 @@ async def aligned_national_programs(request: Request, subject: Subject) -> list[
                     {"ja": "対応する国の事業", "en": "Aligned national programs"})] if found else []
 
 
-BUILDERS: list[Builder] = [national_plan, plan_section, national_program, claim_page, aligned_national_programs]
+async def other_links(request: Request, subject: Subject) -> list[Section]:
+    """On a prefectural program: its counterparts in other prefectures and the programs it continues or is
+    continued by, each claim with both sides (a part's claims too, as for alignments)."""
+    if not PREFECTURAL_KINDS & subject.types:
+        return []
+    here = f"{_iri(subject.iri)} pg:hasComponent* ?x ."
+    found = [*await claims(request, "counterpart", f"{here} {{ ?c pg:firstSide ?x }} UNION {{ ?c pg:secondSide ?x }}",
+                           subject.lang),
+             *await claims(request, "link", f"{here} {{ ?c pg:earlierProgram ?x }} UNION {{ ?c pg:laterProgram ?x }}",
+                           subject.lang)]
+    return [Section("alignment_others.html", {"claims": found, "here": subject.iri},
+                    {"ja": "他県の対応事業と事業の継続関係", "en": "Counterparts and continuity"})] if found else []
+
+
+BUILDERS: list[Builder] = [national_plan, plan_section, national_program, claim_page, aligned_national_programs,
+                           other_links]
