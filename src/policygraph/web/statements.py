@@ -109,7 +109,8 @@ async def title_of(request: Request, iri: str, lang: str) -> str:
 
 # What an observation (no label of its own) observes: (property path, naming property, variable)
 OBSERVED = [("pg:program|pg:indicator", NAMES, "what"), ("pg:fiscalYear", "rdfs:label", "year"),
-            ("pg:budgetStage|pg:valueRole", "skos:prefLabel", "kind"), ("pg:fundingSource", "skos:prefLabel", "fund")]
+            ("pg:budgetStage|pg:valueRole", "skos:prefLabel", "kind"), ("pg:fundingSource", "skos:prefLabel", "fund"),
+            ("pg:costComponent|pg:staffKind", "skos:prefLabel", "cost")]
 
 
 async def observation_names(request: Request, iris: list[str], lang: str, subject: str = "") -> dict[str, str]:
@@ -120,7 +121,7 @@ async def observation_names(request: Request, iris: list[str], lang: str, subjec
     patterns = " ".join(f"OPTIONAL {{ ?s {p} ?{v}_x . {in_lang(f'?{v}_x', names, f'?{v}', lang)} }}"
                         for p, names, v in OBSERVED)
     values = " ".join(f"<{i}>" for i in iris)
-    rows = await select(request, f"""SELECT ?s ?what_x ?what ?year ?kind ?fund ?amount WHERE {{
+    rows = await select(request, f"""SELECT ?s ?what_x ?what ?year ?kind ?fund ?cost ?amount WHERE {{
         VALUES ?s {{ {values} }} {patterns} OPTIONAL {{ ?s pg:amount|pg:value|pg:staffCount ?amount }} }}""")
     names: dict[str, str] = {}
     for r in rows:
