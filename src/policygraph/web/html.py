@@ -260,12 +260,13 @@ T = {  # interface strings: (ja, en)
     "s-no-en": ("英語名なし", "no English name"), "s-prefecture": ("都道府県", "Prefecture"),
     # named queries and /api pages (query_pages.py)
     "nq-catalogue": ("名前付きクエリ", "Named queries"),
-    "nq-intro": ("SPARQL を書かずに使える定型のクエリです。パラメータを選んで表を表示し、CSV（Excel）や JSON で保存できます。"
-                 "どのクエリも API として使えます（既定は JSON）。",
+    "nq-intro": ("SPARQL を書かずに使える定型のクエリです。パラメータを選んで表を表示し、"
+                 "CSV（Excel）や JSON で保存できます。どのクエリも API として使えます（既定は JSON）。",
                  "Ready-made queries that need no SPARQL: choose the parameters, see the table, save it as CSV "
                  "(Excel) or JSON. Each is an API endpoint too (JSON by default)."),
     "nq-tags": ("タグ", "Tags"), "nq-all": ("すべて", "All"), "nq-name": ("名前", "Name"),
-    "nq-summary": ("概要", "Summary"), "nq-parameters": ("パラメータ", "Parameters"), "nq-required": ("必須", "required"),
+    "nq-summary": ("概要", "Summary"), "nq-parameters": ("パラメータ", "Parameters"),
+    "nq-required": ("必須", "required"),
     "nq-default": ("既定値", "default"), "nq-paginated": ("1 ページ {} 行", "{} rows a page"),
     "nq-resources": ("REST リソース（/api）", "REST resources (/api)"),
     "nq-api-programs": ("国の計画の事業一覧", "National plan programs"), "nq-api-program": ("事業 {}", "Program {}"),
@@ -274,11 +275,13 @@ T = {  # interface strings: (ja, en)
     "nq-refused": ("受け付けられない値:", "Refused:"), "nq-page-size": ("1 ページの行数", "Rows a page"),
     "nq-any": ("（指定なし）", "(any)"), "nq-show": ("表示", "Show"), "nq-answer": ("結果", "Result"),
     "nq-rows": ("{:,} 行", "Rows: {:,}"), "nq-rows-page": ("{:,}–{:,} 行目（{} ページ）", "Rows {:,}–{:,} (page {})"),
-    "nq-page": ("{} ページ", "Page {}"), "nq-truncated": ("上限の {:,} 行で打ち切り", "cut off at the limit of {:,} rows"),
+    "nq-page": ("{} ページ", "Page {}"),
+    "nq-truncated": ("上限の {:,} 行で打ち切り", "cut off at the limit of {:,} rows"),
     "nq-no-rows": ("該当する行はありません。", "No rows match."), "nq-pages": ("ページ", "Pages"),
     "nq-without-data": ("データのない都道府県", "Prefectures without data"),
     "nq-open-editor": ("エディタで開く", "Open in the editor"),
-    "nq-sort-page": ("列の見出しで並べ替えられるのは、このページの行です。", "A column header sorts the rows of this page."),
+    "nq-sort-page": ("列の見出しで並べ替えられるのは、このページの行です。",
+                     "A column header sorts the rows of this page."),
     # site-wide layout (base.html), home, dataset and error pages
     "site-skip": ("本文へ", "Skip to content"), "site-nav": ("サイト内の案内", "Site navigation"),
     "site-search": ("検索", "Search"), "site-compare": ("比較", "Compare"),
