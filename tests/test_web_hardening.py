@@ -448,10 +448,10 @@ def test_query_page_links_only_http_iris(site, browser):
     from selenium.webdriver.support.ui import WebDriverWait
 
     browser.get(site + "/query")
-    box = browser.find_element(By.ID, "query")
-    box.clear()
-    box.send_keys("SELECT ?x WHERE { VALUES ?x { <javascript:alert(1)> <https://example.org/> <data:text/html,hi> "
-                  "<urn:x:y> <https://w3id.org/policygraph/id/prefecture/20> } }")
+    query = ("SELECT ?x WHERE { VALUES ?x { <javascript:alert(1)> <https://example.org/> <data:text/html,hi> "
+             "<urn:x:y> <https://w3id.org/policygraph/id/prefecture/20> } }")
+    # the editor is CodeMirror (YASQE): its text is set through its API, the textarea behind it is hidden
+    browser.execute_script("document.querySelector('.CodeMirror').CodeMirror.setValue(arguments[0])", query)
     browser.find_element(By.ID, "run").click()
     table = WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.ID, "result-table")))
     assert "javascript:alert(1)" in table.text and "data:text/html,hi" in table.text and "urn:x:y" in table.text
