@@ -393,3 +393,20 @@ def test_incoming_observations_are_named_by_year_stage_and_amount(client, store)
     for r in rows:
         name = names[href(r["o"])]
         assert name.startswith(r["year"]) and name.endswith(comma(r["amount"])) and "id:" not in name
+
+
+def test_prefecture_by_project_columns_add_up_to_the_charted_totals(client, store):
+    pref = ID + "prefecture/31"
+    doc = page(client, "/id/prefecture/31")
+    matrix = doc.one("table", id="by-project")
+    heads = matrix.one("thead").all("th")[1:]
+    charted = doc.one("table", id="totals").all("tr", class_="charted")
+    assert [th.attrs["data-stage"] for th in heads] == [tr.attrs["data-stage"] for tr in charted] and heads
+    for i, th in enumerate(heads):
+        year, stage = th.attrs["data-year"], th.attrs["data-stage"]
+        figures = _figures(store, f"?x pg:prefecture <{pref}> ; a pg:PrefecturalProject .", year, stage)
+        for tr in matrix.one("tbody").children_named("tr"):
+            amounts = figures.get(tr.attrs["data-iri"], [])
+            assert tr.children_named("td")[i].text().strip() == " / ".join(comma(a) for a in amounts)
+        total = sum(Decimal(a[0]) for a in figures.values())
+        assert matrix.one("tfoot").all("td")[i].text().strip() == comma(str(total))

@@ -361,6 +361,9 @@ T = {  # interface strings: (ja, en)
                       "projects have a figure for (leaving out totals that the pages print differently)."),
     "r-stage": ("段階", "Stage"), "r-total": ("合計", "Total"), "r-projects-counted": ("事業数", "Projects"),
     "r-charted": ("（グラフ）", "(charted)"),
+    "r-by-project": ("事業別の内訳（グラフの年度・段階）", "By project (the charted year and stage)"),
+    "r-by-project-caption": ("事業別・年度別の事業費（千円、各年度はグラフと同じ段階）",
+                             "Project cost by project and fiscal year (thousand yen, each year at its charted stage)"),
 }
 
 _UNSAFE_IN_HREF = re.compile(r"[\x00-\x20\x7f-\x9f\\\s]")  # controls, whitespace, backslash: browsers rewrite these

@@ -8,12 +8,12 @@ of that year's projects have a figure for (a total its pages print differently i
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
 from policygraph.web.budget_table import PROJECT_COST, Chart, stage_rank
-from policygraph.web.graph import PG, select
+from policygraph.web.graph import PG, Row, select
 from policygraph.web.sections import Builder, Section, Subject
 from policygraph.web.statements import in_lang, label_of, prefixed
 
@@ -24,6 +24,7 @@ class Project:
     name: str
     number: str
     years: list[str]        # fiscal years with a 事業費 figure
+    cells: list[list[float]] = field(default_factory=list)   # readings at each charted (year, stage)
 
 
 @dataclass
@@ -48,6 +49,10 @@ class PrefectureData:
         return any(p.number for p in self.projects)
 
     @property
+    def charted(self) -> list[Total]:
+        return [t for t in self.totals if t.charted]
+
+    @property
     def years(self) -> list[tuple[str, list[Total]]]:
         by_year: dict[str, list[Total]] = defaultdict(list)
         for t in self.totals:
@@ -63,12 +68,19 @@ async def _projects(request: Request, iri: str, lang: str) -> list[Project]:
     return sorted(found.values(), key=lambda p: (p.number, p.name))
 
 
-def _totals(rows: list[dict[str, dict[str, str]]]) -> list[Total]:
-    readings: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+Readings = dict[tuple[str, str, str], list[float]]   # (fiscal year, stage, project) → the amounts printed
+
+
+def _readings(rows: list[Row]) -> tuple[Readings, dict[str, str]]:
+    readings: Readings = defaultdict(list)
     labels: dict[str, str] = {}
     for r in rows:
         readings[(r["year"]["value"], r["stage"]["value"], r["x"]["value"])].append(float(r["amount"]["value"]))
         labels[r["stage"]["value"]] = r["stage_l"]["value"] if "stage_l" in r else r["stage"]["value"]
+    return readings, labels
+
+
+def _totals(readings: Readings, labels: dict[str, str]) -> list[Total]:
     sums: dict[tuple[str, str], Total] = {}
     for (year, stage, _), amounts in readings.items():
         total = sums.setdefault((year, stage), Total(year, stage, labels[stage], 0, 0, 0))
@@ -98,14 +110,13 @@ async def prefecture(request: Request, subject: Subject) -> list[Section]:
         ?o pg:program ?x ; pg:fiscalYear/pg:year ?year ; pg:budgetStage ?s ; pg:fundingSource/skos:notation "all" ;
            pg:costComponent <{PROJECT_COST}> ; pg:amount ?amount .
         ?s skos:notation ?stage {in_lang("?s", "skos:prefLabel", "?stage_l", lang)} }}""", max_rows=100_000)
-    years: dict[str, set[str]] = defaultdict(set)
-    for r in rows:
-        years[r["x"]["value"]].add(r["year"]["value"])
-    for p in projects:
-        p.years = sorted(years[p.iri])
-    totals = _totals(rows)
+    readings, labels = _readings(rows)
+    totals = _totals(readings, labels)
     title = {"ja": "年度別の事業費合計（千円）", "en": "Project costs by fiscal year (thousand yen)"}[lang]
     data = PrefectureData(projects, totals, _chart(totals, title))
+    for p in projects:  # each project's figures in the chart's columns: they add up to the charted totals
+        p.years = sorted({year for (year, _, x) in readings if x == p.iri})
+        p.cells = [sorted(readings.get((t.year, t.stage, p.iri), [])) for t in data.charted]
     return [Section("prefecture.html", data, {"ja": "この都道府県の事業", "en": "Projects of this prefecture"})]
 
 
