@@ -200,6 +200,7 @@ T = {  # interface strings: (ja, en)
     "nat-via": ("対応しているのはこの事業の一部", "Aligned through its part"),
     "nat-open-claim": ("対応関係の詳細", "Details of this alignment"),
     "nat-summary": ("対応関係の一覧（詳細は下に）", "The alignments at a glance (details below)"),
+    "nat-outline-caption": ("：項目・事業と予算額", ": sections, programs and budgets"),
     "nat-budget": ("計画に記載された予算額", "Budget as printed in the plan"),
     "nat-printed": ("記載のとおり", "As printed"), "nat-parts": ("構成する事業", "Parts"),
     "nat-alignments": ("対応する都道府県の事業", "Aligned prefectural programs"),
