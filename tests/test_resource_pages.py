@@ -410,3 +410,14 @@ def test_prefecture_by_project_columns_add_up_to_the_charted_totals(client, stor
             assert tr.children_named("td")[i].text().strip() == " / ".join(comma(a) for a in amounts)
         total = sum(Decimal(a[0]) for a in figures.values())
         assert matrix.one("tfoot").all("td")[i].text().strip() == comma(str(total))
+
+
+@pytest.mark.parametrize("path", ["prefecture/20", "prefectural-project/20/070201"])
+def test_provenance_lists_sources_by_path_or_label(client, store, path):
+    sources = select(store, f"""SELECT ?src ?path ?label WHERE {{ <{ID + path}> prov:wasDerivedFrom ?src
+        OPTIONAL {{ ?src pg:sectionPath ?path }}
+        OPTIONAL {{ ?src rdfs:label ?label FILTER(lang(?label) = "ja") }} }}""")
+    assert sources and all(r["path"] or r["label"] for r in sources)
+    shown = links(page(client, "/id/" + path).one("ul", class_="provenance"))
+    for r in sources:
+        assert shown[href(r["src"])] == (r["path"] or r["label"])

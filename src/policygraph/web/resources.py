@@ -21,7 +21,7 @@ from policygraph.web.graph import PG, Row, run, select, site_of
 from policygraph.web.html import lang_of, render
 from policygraph.web.negotiation import alternates, choose, link_header, media_type
 from policygraph.web.sections import Builder, Section, Subject
-from policygraph.web.statements import RDF_TYPE, statements, title_of, types_of
+from policygraph.web.statements import RDF_TYPE, in_lang, statements, title_of, types_of
 
 router = APIRouter(tags=["linked data"])
 
@@ -93,7 +93,7 @@ async def resource_page(request: Request, iri: str, path: str, page: int, header
         "sections": await sections_of(request, subject) if first else [],
         "budget": budget, "no_budget": first and budget is None and bool(subject.types & BUDGETED),
         "pages": await _source_pages(request, iri) if first else [],
-        "provenance": await _provenance(request, iri) if first else [],
+        "provenance": await _provenance(request, iri, lang) if first else [],
         "pager": _pager(path, page, st.more, lang), "alternates": alternates(path), "rdf_type": RDF_TYPE,
     }
     return render(request, "resource.html", context, headers=headers)
@@ -109,10 +109,11 @@ async def _source_pages(request: Request, iri: str) -> list[Row]:
         dcterms:title ?title ; pg:fiscalYear/pg:year ?year ; pg:pageUrl ?url }} ORDER BY ?year ?url""")
 
 
-async def _provenance(request: Request, iri: str) -> list[Row]:
-    """The source sections the resource was read from, by their labels (section paths) and quotes."""
+async def _provenance(request: Request, iri: str, lang: str) -> list[Row]:
+    """The source sections (or documents) the resource was read from, by their section paths or labels, with quotes."""
     return await select(request, f"""SELECT ?src ?path ?doc ?title ?quote ?url WHERE {{
         <{iri}> prov:wasDerivedFrom ?src .
-        OPTIONAL {{ ?src pg:sectionPath ?path }} OPTIONAL {{ ?src pg:quote ?quote }}
+        OPTIONAL {{ ?src pg:sectionPath ?section_path }} {in_lang("?src", "rdfs:label", "?src_l", lang)}
+        BIND(COALESCE(?section_path, ?src_l) AS ?path) OPTIONAL {{ ?src pg:quote ?quote }}
         OPTIONAL {{ ?src dcterms:isPartOf ?doc . ?doc rdfs:label ?title FILTER(lang(?title) = "ja") }}
         OPTIONAL {{ ?src dcterms:isPartOf/pg:pageUrl ?url }} }}""")
