@@ -218,7 +218,7 @@ def test_class_diagram_is_svg_with_a_box_per_class_and_an_arrow_per_subclass(sto
     assert ET.fromstring(figure).get("aria-labelledby")   # the inline copy is well-formed XML too
 
 
-def test_shapes_page_lists_every_node_shape_with_its_target(store, client):
+def test_shapes_page_lists_every_node_shape_with_its_target(store, client, ontology_page):
     sh = "PREFIX sh: <http://www.w3.org/ns/shacl#> "
     shapes = select(store, sh + f"""SELECT ?shape ?target WHERE {{ GRAPH <{SHAPES_GRAPH}> {{
         ?shape a sh:NodeShape OPTIONAL {{ ?shape sh:targetClass ?target }} }} }}""")
@@ -231,6 +231,8 @@ def test_shapes_page_lists_every_node_shape_with_its_target(store, client):
         article = ja.ids[r["shape"].rsplit("#", 1)[-1]]
         if r["target"]:
             assert f"/ontology#{local(r['target'])}" in article.hrefs()
+            # and the class's documentation names the shapes that check it
+            assert f"/shapes#{r['shape'].rsplit('#', 1)[-1]}" in ontology_page.ids[local(r["target"])].hrefs()
     for r in messages:
         name = r["shape"].rsplit("#", 1)[-1]
         assert r["ja"] in ja.ids[name].text() and r["en"] in en.ids[name].text()

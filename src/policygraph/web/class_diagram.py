@@ -17,6 +17,7 @@ ROW = 6             # boxes in one row at most
 GAP_X, GAP_Y = 56, 92
 BOX_H, PAD = 40, 10
 FONT = 12           # px of the class names; labels of arrows are 11 px
+LEGEND_H, LEGEND_W = 44, 760   # the key to the drawing, below it
 
 
 def text_width(text: str, size: float = FONT) -> float:
@@ -69,6 +70,7 @@ class Diagram:
     edges: list[Edge]
     width: float = 0
     height: float = 0
+    legend_y: float = 0
 
 
 def layout(nodes: list[Node], subclass: list[tuple[str, str]], properties: list[tuple[str, str, str]]) -> Diagram:
@@ -92,7 +94,8 @@ def layout(nodes: list[Node], subclass: list[tuple[str, str]], properties: list[
     for e in sorted(edges, key=lambda e: -len(e.labels)):   # the biggest labels choose first
         _route(e, known[e.source], known[e.target], taken)
     width = max((sum(n.slot for n in row) + GAP_X * (len(row) - 1) for row in rows), default=0) + 2 * GAP_X
-    return Diagram(nodes, edges, width, len(rows) * (BOX_H + GAP_Y) - GAP_Y + 80)
+    height = len(rows) * (BOX_H + GAP_Y) - GAP_Y + 80
+    return Diagram(nodes, edges, max(width, LEGEND_W), height + LEGEND_H, legend_y=height)
 
 
 def _layers(nodes: list[Node], edges: list[Edge]) -> dict[str, int]:

@@ -94,6 +94,8 @@ T = {  # interface strings: (ja, en)
                           "superclass (rdfs:subClassOf), blue arrows are object properties from domain to range. "
                           "A box links to its class."),
     "voc-diagram-open": ("SVG ファイルで開く", "Open the SVG file"),
+    "voc-legend-class": ("クラス", "class"), "voc-legend-external": ("他の語彙のクラス", "other vocabulary"),
+    "voc-legend-subclass": ("上位クラスへ", "subclass of"), "voc-legend-property": ("定義域→値域", "domain → range"),
     "voc-diagram-table": ("図の関係の一覧（表）", "The diagram's relations as a table"),
     "voc-diagram-title": ("policygraph オントロジーのクラス図", "Class diagram of the policygraph ontology"),
     "voc-diagram-desc": ("クラス {classes} 個と他の語彙のクラス {external} 個、上位クラスへの矢印 {subclass} 本、"
@@ -111,7 +113,7 @@ T = {  # interface strings: (ja, en)
     "voc-role-attribute": ("属性", "attribute"),
     "voc-definition": ("定義", "Definition"), "voc-comment": ("注記", "Comment"),
     "voc-superclasses": ("上位クラス", "Superclasses"), "voc-subclasses": ("下位クラス", "Subclasses"),
-    "voc-disjoint": ("互いに素なクラス", "Disjoint with"),
+    "voc-disjoint": ("互いに素なクラス", "Disjoint with"), "voc-shapes-of": ("検査するシェイプ", "Checked by shapes"),
     "voc-domain-of": ("このクラスを定義域とするプロパティ", "Properties with this class as domain"),
     "voc-range-of": ("このクラスを値域とするプロパティ", "Properties with this class as range"),
     "voc-no-domain-of": ("このクラスを定義域とするプロパティはありません。",
@@ -136,6 +138,10 @@ T = {  # interface strings: (ja, en)
     "sh-property-shapes": ("共有のプロパティシェイプ", "Shared property shapes"),
     "sh-property-shapes-intro": ("名前を持ち、複数のノードシェイプが使うプロパティシェイプ。",
                                  "Property shapes with names of their own, which node shapes share."),
+    "sh-by-target": ("対象クラスごとのシェイプ", "Shapes by target class"),
+    "sh-other-targets": ("クラスでなく、主語やSPARQLで対象を選ぶシェイプは下の一覧にあります。",
+                         "Shapes that select their targets otherwise (subjects of a property, SPARQL) are "
+                         "in the list below."),
     "sh-targets": ("対象", "Targets"), "sh-no-target": ("（対象の指定なし）", "(no target)"),
     "sh-targetClass": ("対象クラス", "Target class"), "sh-targetNode": ("対象ノード", "Target node"),
     "sh-targetSubjectsOf": ("このプロパティの主語",

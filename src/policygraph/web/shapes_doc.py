@@ -79,6 +79,16 @@ class ShapesDoc:
     shapes: list[ShapeDoc]
     reusable: list[Rule]                       # property shapes with IRIs, which shapes share
 
+    def by_target(self) -> list[tuple[str, list[ShapeDoc]]]:
+        """Each target class with the shapes that check its instances."""
+        found: dict[str, list[ShapeDoc]] = {}
+        for shape in self.shapes:
+            for target in shape.targets:
+                if target.key == "sh-targetClass":
+                    for v in target.values:
+                        found.setdefault(v["value"], []).append(shape)
+        return sorted(found.items())
+
 
 def severity(iri: str) -> str:
     """The interface string of a SHACL severity (sh:Violation when none is given), or "" for another IRI."""

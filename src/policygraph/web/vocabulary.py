@@ -32,6 +32,8 @@ CODE_LISTS = f"""SELECT ?scheme ?g ?s ?p ?o WHERE {{
   {{ ?scheme ?p ?o BIND(?scheme AS ?s) }} UNION {{ ?s skos:inScheme ?scheme ; ?p ?o }}
   FILTER(?p IN (rdfs:label, skos:prefLabel, skos:notation, skos:definition, skos:broader, skos:exactMatch,
                 skos:closeMatch, skos:broadMatch, skos:narrowMatch, skos:relatedMatch)) }}"""
+SHAPES_OF = f"""SELECT ?shape ?class WHERE {{ GRAPH <{GRAPH['shapes']}> {{
+  ?shape <http://www.w3.org/ns/shacl#targetClass> ?class }} }} ORDER BY ?shape"""
 MANY_ROWS = 100_000   # the ontology, the shapes and the code lists are a few thousand statements
 
 
@@ -90,7 +92,10 @@ async def ontology(request: Request) -> Response:
     schemes = od.schemes(await select(request, CODE_LISTS, max_rows=MANY_ROWS), lang)
     for s in schemes:   # concepts of the lists kept with the data are named by their own labels
         labels |= {c.iri: c.labels for c in s.concepts if c.iri not in labels}
-    context = {"doc": doc, "schemes": schemes, "diagram": diagram(doc, labels, lang, "#"), "base": "#",
+    shapes_of: dict[str, list[str]] = {}
+    for r in await select(request, SHAPES_OF):
+        shapes_of.setdefault(r["class"]["value"], []).append(r["shape"]["value"])
+    context = {"doc": doc, "schemes": schemes, "diagram": diagram(doc, labels, lang, "#"), "shapes_of": shapes_of,
                "standalone": False, "alternates": alternates("/ontology"), "site": await site_of(request)}
     return render(request, "ontology.html", context | _helpers(lang, labels), headers={"Vary": "Accept"})
 
