@@ -362,10 +362,11 @@ T = {  # interface strings: (ja, en)
     "r-project-number": ("事業番号", "Number"), "r-years-with-figures": ("予算額のある年度", "Years with figures"),
     "r-totals-note": ("合計は同じ年度・同じ段階の額だけを足したものです（段階をまたいで足していません）。"
                       "事業数はその段階の額がある事業の数です。グラフは各年度で最も多くの事業に額がある段階を示します"
-                      "（ページにより額が異なる合計はグラフに含めません）。",
+                      "（同数なら当初予算・予算案を優先。ページにより額が異なる合計はグラフに含めません）。",
                       "Each total adds one stage of one year only (stages are never added together), over the "
                       "projects with a figure at that stage. The chart shows, for each year, the stage most "
-                      "projects have a figure for (leaving out totals that the pages print differently)."),
+                      "projects have a figure for (the initial budget or draft first on a tie; totals that the "
+                      "pages print differently are left out)."),
     "r-stage": ("段階", "Stage"), "r-total": ("合計", "Total"), "r-projects-counted": ("事業数", "Projects"),
     "r-charted": ("（グラフ）", "(charted)"),
     "r-by-project": ("事業別の内訳（グラフの年度・段階）", "By project (the charted year and stage)"),

@@ -2,7 +2,8 @@
 
 A total adds up one stage of one year only, over the projects that have a figure at that stage;
 the page says how many projects each total covers. The chart shows one bar a year: the stage most
-of that year's projects have a figure for (a total its pages print differently is not charted).
+of that year's projects have a figure for, the budget the year ran on (当初予算) first on a tie; a total
+its pages print differently is not charted.
 """
 
 from __future__ import annotations
@@ -88,12 +89,21 @@ def _totals(readings: Readings, labels: dict[str, str]) -> list[Total]:
     return sorted(sums.values(), key=lambda t: (t.year, stage_rank(t.stage)))
 
 
+# On a tie in the chart, the budget a year was run on rather than a step towards it
+CHART_PREFERENCE = ["initial", "draft", "final", "revised", "current", "settlement", "assessed", "request"]
+
+
+def _preference(stage: str) -> int:
+    return CHART_PREFERENCE.index(stage) if stage in CHART_PREFERENCE else len(CHART_PREFERENCE) + stage_rank(stage)
+
+
 def _chart(totals: list[Total], title: str) -> Chart:
     best: dict[str, Total] = {}
-    # per year: the stage covering most projects, the earliest in the budget's course on a tie; a total the
-    # pages print differently is left out of the chart (the table shows both sums)
+    # per year: the stage covering most projects (CHART_PREFERENCE on a tie); a total the pages print
+    # differently is left out of the chart (the table shows both sums)
     for t in (t for t in totals if t.low == t.high):
-        if t.year not in best or t.projects > best[t.year].projects:
+        if t.year not in best or (-t.projects, _preference(t.stage)) < (-best[t.year].projects,
+                                                                        _preference(best[t.year].stage)):
             best[t.year] = t
     for t in best.values():
         t.charted = True
