@@ -168,12 +168,15 @@ def fetch(client: httpx.Client, url: str, referrer: str) -> Fetched:
     """One request as its link would make it: dumps by HEAD (large files), SPARQL links as a JSON client."""
     path, query = urlsplit(url).path, urlsplit(url).query
     client.cookies.clear()  # a ?lang= link must not change the language of the pages fetched after it
-    if path.startswith("/dumps/"):
-        r = client.head(url)
-    elif path == "/sparql" and "query=" in query:
-        r = client.get(url, headers={"Accept": JSON_ACCEPT})
-    else:
-        r = client.get(url, headers={"Accept": BROWSER_ACCEPT, "Accept-Language": "ja"})
+    try:
+        if path.startswith("/dumps/"):
+            r = client.head(url)
+        elif path == "/sparql" and "query=" in query:
+            r = client.get(url, headers={"Accept": JSON_ACCEPT})
+        else:
+            r = client.get(url, headers={"Accept": BROWSER_ACCEPT, "Accept-Language": "ja"})
+    except httpx.TransportError as e:  # the server dropped the connection: a failure of this link, not of the crawl
+        return Fetched(url, 0, f"no answer ({type(e).__name__})", referrer)
     media_type = r.headers.get("content-type", "").split(";")[0].strip()
     return Fetched(url, r.status_code, media_type, referrer, r.text if media_type == "text/html" else "")
 
@@ -205,8 +208,9 @@ def local(url: str) -> str:
 
 def test_every_internal_link_answers(crawl):
     assert len(crawl) > 50, "the crawl from / found almost nothing: is the home page linking the site?"
-    broken = [f"{local(f.url)} → {f.status} (linked from {local(f.referrer) if '://' in f.referrer else f.referrer})"
-              for f in crawl.values() if f.status >= 400]
+    broken = [f"{local(f.url)} → {f.status or f.media_type} (linked from "
+              f"{local(f.referrer) if '://' in f.referrer else f.referrer})"
+              for f in crawl.values() if f.status >= 400 or f.status == 0]
     assert not broken, f"{len(broken)} internal link(s) fail:\n" + "\n".join(sorted(broken))
 
 
@@ -378,6 +382,15 @@ def at_desktop_width(driver, visit: Visit, axe: str) -> None:
         visit.violations.append(f"{visit.label} | {v['id']} ({v['impact']}) | {v['help']} | {targets}")
 
 
+def status_of(site: str, page: Page, lang: str) -> Visit:
+    """The page's status and media type for a browser, over HTTP (Chromium does not tell them)."""
+    try:
+        r = httpx.get(site + with_lang(page.path, lang), headers={"Accept": BROWSER_ACCEPT}, timeout=60)
+    except httpx.TransportError as e:
+        return Visit(page, lang, 0, f"no answer ({type(e).__name__})")
+    return Visit(page, lang, r.status_code, r.headers.get("content-type", "").split(";")[0])
+
+
 @pytest.fixture(scope="module")
 def visits(site) -> list[Visit]:
     """Each main page in each of its languages, once: status over HTTP, then in Chromium at 390 and 1280 px."""
@@ -391,8 +404,7 @@ def visits(site) -> list[Visit]:
     try:
         for page in main_pages(site):
             for lang in page.langs:
-                r = httpx.get(site + with_lang(page.path, lang), headers={"Accept": BROWSER_ACCEPT}, timeout=60)
-                visit = Visit(page, lang, r.status_code, r.headers.get("content-type", "").split(";")[0])
+                visit = status_of(site, page, lang)
                 out.append(visit)
                 if visit.shown:
                     requested(driver)  # forget the requests of the page before
