@@ -181,14 +181,47 @@ def fetch(client: httpx.Client, url: str, referrer: str) -> Fetched:
     return Fetched(url, r.status_code, media_type, referrer, r.text if media_type == "text/html" else "")
 
 
+def kind_of(url: str) -> tuple[str, int, tuple[str, ...]]:
+    """Pages alike (one template): the first two path segments, the path's depth and the query's parameter names."""
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    return "/".join(segments[:2]), len(segments), tuple(sorted({k for k, _ in parse_qsl(parts.query)}))
+
+
+class Frontier:
+    """URLs to visit, taken from each kind of page in turn: a bounded crawl sees every template early
+    instead of spending its budget on the first long list of pages alike."""
+
+    def __init__(self) -> None:
+        self.queues: dict[tuple, deque[tuple[str, str]]] = defaultdict(deque)
+        self.turns: deque[tuple] = deque()
+
+    def add(self, url: str, referrer: str) -> None:
+        kind = kind_of(url)
+        if not self.queues[kind]:
+            self.turns.append(kind)
+        self.queues[kind].append((url, referrer))
+
+    def take(self) -> tuple[str, str]:
+        kind = self.turns.popleft()
+        item = self.queues[kind].popleft()
+        if self.queues[kind]:
+            self.turns.append(kind)
+        return item
+
+    def __len__(self) -> int:
+        return sum(len(q) for q in self.queues.values())
+
+
 @pytest.fixture(scope="module")
 def crawl(site) -> dict[str, Fetched]:
     """Every same-host URL reachable from / (links, stylesheets, scripts, images, form actions), each once."""
-    host, queue, seen = urlsplit(site).netloc, deque([(site + "/", "(start)")]), {without_lang(site + "/")}
+    host, frontier, seen = urlsplit(site).netloc, Frontier(), {without_lang(site + "/")}
+    frontier.add(site + "/", "(start)")
     fetched: dict[str, Fetched] = {}
     with httpx.Client(timeout=60, follow_redirects=True) as client:
-        while queue and len(fetched) < CRAWL_BUDGET:
-            url, referrer = queue.popleft()
+        while frontier and len(fetched) < CRAWL_BUDGET:
+            url, referrer = frontier.take()
             page = fetched[url] = fetch(client, url, referrer)
             if not page.html:
                 continue
@@ -196,8 +229,9 @@ def crawl(site) -> dict[str, Fetched]:
                 key = without_lang(link)
                 if urlsplit(link).netloc == host and key not in seen:
                     seen.add(key)
-                    queue.append((link, url))
-    print(f"crawl: {len(fetched)} URLs fetched, {len(queue)} left unvisited (budget {CRAWL_BUDGET})")
+                    frontier.add(link, url)
+    kinds = len({kind_of(url) for url in fetched})
+    print(f"crawl: {len(fetched)} URLs of {kinds} kinds fetched, {len(frontier)} left (budget {CRAWL_BUDGET})")
     return fetched
 
 
