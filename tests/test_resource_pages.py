@@ -421,3 +421,14 @@ def test_provenance_lists_sources_by_path_or_label(client, store, path):
     shown = links(page(client, "/id/" + path).one("ul", class_="provenance"))
     for r in sources:
         assert shown[href(r["src"])] == (r["path"] or r["label"])
+
+
+def test_the_prefecture_list_counts_each_prefectures_projects(client, store):
+    scheme = ID + "prefecture"
+    members = {r["p"] for r in select(store, f"SELECT ?p WHERE {{ ?p skos:inScheme <{scheme}> ; a pg:Prefecture }}")}
+    counts = {r["p"]: r["n"] for r in select(store, """SELECT ?p (COUNT(DISTINCT ?x) AS ?n) WHERE {
+        ?x pg:prefecture ?p ; a pg:PrefecturalProject } GROUP BY ?p""")}
+    rows = page(client, "/id/prefecture").one("table", id="prefecture-index").one("tbody").children_named("tr")
+    assert {tr.attrs["data-iri"] for tr in rows} == members and len(rows) == len(members)
+    for tr in rows:
+        assert tr.children_named("td")[1].text().strip() == counts.get(tr.attrs["data-iri"], "—")

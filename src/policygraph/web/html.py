@@ -369,6 +369,10 @@ T = {  # interface strings: (ja, en)
                       "pages print differently are left out)."),
     "r-stage": ("段階", "Stage"), "r-total": ("合計", "Total"), "r-projects-counted": ("事業数", "Projects"),
     "r-charted": ("（グラフ）", "(charted)"),
+    "r-index-caption": ("都道府県（JIS X 0401 の順）と、このデータセットにある事業の数（—：まだなし）",
+                        "Prefectures (in JIS X 0401 order) and the number of their projects in this dataset "
+                        "(—: none yet)"),
+    "r-code": ("コード", "Code"),
     "r-by-project": ("事業別の内訳（グラフの年度・段階）", "By project (the charted year and stage)"),
     "r-by-project-caption": ("事業別・年度別の事業費（千円、各年度はグラフと同じ段階）",
                              "Project cost by project and fiscal year (thousand yen, each year at its charted stage)"),

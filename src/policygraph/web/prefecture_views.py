@@ -130,4 +130,35 @@ async def prefecture(request: Request, subject: Subject) -> list[Section]:
     return [Section("prefecture.html", data, {"ja": "この都道府県の事業", "en": "Projects of this prefecture"})]
 
 
-BUILDERS: list[Builder] = [prefecture]
+@dataclass
+class Member:
+    """A prefecture in the index: how much of it the dataset holds."""
+    iri: str
+    code: str
+    name: str
+    projects: int = 0
+    years: tuple[str, str] | None = None    # first and last fiscal year with a figure
+
+
+async def prefecture_index(request: Request, subject: Subject) -> list[Section]:
+    """The prefecture code list (/id/prefecture): every prefecture with its projects and years of figures."""
+    rows = await select(request, f"""SELECT ?p ?p_l ?code WHERE {{ ?p skos:inScheme <{subject.iri}> ; a pg:Prefecture ;
+        skos:notation ?code . {label_of("p", subject.lang)} }} ORDER BY ?code""")
+    if not rows:
+        return []
+    members = {r["p"]["value"]: Member(r["p"]["value"], r["code"]["value"], r["p_l"]["value"] if "p_l" in r else
+                                       r["code"]["value"]) for r in rows}
+    held = await select(request, f"""SELECT ?p (COUNT(DISTINCT ?x) AS ?n) (MIN(STR(?y)) AS ?first)
+        (MAX(STR(?y)) AS ?last) WHERE {{ ?p skos:inScheme <{subject.iri}> .
+        ?x pg:prefecture ?p ; a pg:PrefecturalProject .
+        OPTIONAL {{ ?o pg:program ?x ; pg:fiscalYear/pg:year ?y }} }} GROUP BY ?p""")
+    for r in held:
+        member = members.get(r["p"]["value"])
+        if member:
+            member.projects = int(r["n"]["value"])
+            member.years = (r["first"]["value"], r["last"]["value"]) if "first" in r else None
+    heading = {"ja": "都道府県とこのデータセットの事業", "en": "Prefectures and their projects in this dataset"}
+    return [Section("prefecture_index.html", list(members.values()), heading)]
+
+
+BUILDERS: list[Builder] = [prefecture, prefecture_index]
