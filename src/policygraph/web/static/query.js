@@ -140,9 +140,11 @@
     status.textContent = say("rows", { n: answer.results.bindings.length.toLocaleString("en"), ms: elapsed })
       + (limit ? " " + say("truncated", { limit: Number(limit).toLocaleString("en") }) : "");
     const table = new ResultTable(answer.head.vars, answer.results.bindings, queryPrefixes());
+    results.setAttribute("aria-busy", "true");  // drawn again once the labels are in: done when this is false
     table.draw();
     table.labels = await fetchLabels(answer.results.bindings);
     table.draw();
+    results.setAttribute("aria-busy", "false");
   }
 
   function queryPrefixes() {  // the query's own declarations win over our list
