@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from policygraph.store.embedded import EmbeddedEngine, StoreSource
 from policygraph.store.named_queries import load_queries
 from policygraph.web.app import Settings, create_app
-from policygraph.web.budget_table import STAGE_ORDER
+from policygraph.web.views.budget_table import STAGE_ORDER
 
 SHOTS = Path(os.environ.get("POLICYGRAPH_SCREENSHOTS", ROOT / "test-artifacts"))
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"   # vendored for the tests (MPL-2.0)

@@ -20,7 +20,7 @@ from policygraph.store.embedded import EmbeddedEngine, StoreSource
 from policygraph.store.named_queries import load_queries
 from policygraph.web.app import Settings, create_app
 from policygraph.web.html import T, safe_href
-from policygraph.web.project_views import Check
+from policygraph.web.views.project import Check
 
 ID = "https://w3id.org/policygraph/id/"
 PROJECT = ID + "prefectural-project/20/070201"

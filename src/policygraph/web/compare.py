@@ -28,7 +28,7 @@ from policygraph.transform.ids import ID
 from policygraph.web.errors import Problem
 from policygraph.web.graph import Site, in_language, select, site_of
 from policygraph.web.html import lang_of, render, translate
-from policygraph.web.budget_table import stage_rank
+from policygraph.web.views.budget_table import stage_rank
 
 router = APIRouter(include_in_schema=False)
 

@@ -5,7 +5,7 @@ come in a Datasette-like JSON envelope (columns, rows, truncated, next), or as C
 BOM, so spreadsheets read Japanese) and TSV; paginated queries take page/page_size and send an
 RFC 8288 Link header. A parameter value that does not fit is a 422 naming the parameter.
 
-A browser (a client that ranks text/html first) gets the same answer as a page (query_pages.py):
+A browser (a client that ranks text/html first) gets the same answer as a page (views/query_form.py):
 the form, the table, the files and the SPARQL; a refused value comes back as the form with the
 refusal beside its field, still a 422. ``?format=html|json|csv|tsv`` overrides the Accept header.
 """
@@ -30,7 +30,7 @@ from policygraph.transform.ids import ID
 from policygraph.web.errors import Problem, prefers_html
 from policygraph.web.graph import select
 from policygraph.web.html import lang_of, translate
-from policygraph.web.query_pages import Answer, View, catalogue_page, page
+from policygraph.web.views.query_form import Answer, View, catalogue_page, page
 from policygraph.web.settings import client_of, engine_of, queries_of, settings_of
 
 RESERVED = {"page", "page_size", "format", "lang"}  # lang: the pages' language, kept across links

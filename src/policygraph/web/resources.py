@@ -14,21 +14,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from policygraph.transform.ids import ID
-from policygraph.web import national_views, prefecture_views, project_views
-from policygraph.web.budget_table import program_budget
+from policygraph.web.views import national, prefecture, project
+from policygraph.web.views.budget_table import program_budget
 from policygraph.web.errors import Problem
 from policygraph.web.graph import PG, Row, run, select, site_of
 from policygraph.web.html import lang_of, render
 from policygraph.web.negotiation import alternates, choose, link_header, media_type
-from policygraph.web.sections import Builder, Section, Subject
-from policygraph.web.statements import RDF_TYPE, in_lang, statements, title_of, types_of
+from policygraph.web.views.sections import Builder, Section, Subject
+from policygraph.web.views.statements import RDF_TYPE, in_lang, statements, title_of, types_of
 
 router = APIRouter(tags=["linked data"])
 
 MAX_PAGE = 10_000  # OFFSET up to a million statements: deeper than any resource here, cheap for the store
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9._~/-]+$")
 # Our own sections first, then the national side's; each builder returns nothing for a kind it does not design
-BUILDERS: list[Builder] = [*prefecture_views.BUILDERS, *project_views.BUILDERS, *national_views.BUILDERS]
+BUILDERS: list[Builder] = [*prefecture.BUILDERS, *project.BUILDERS, *national.BUILDERS]
 # Programs that may have a budget table of their own: the page says so when they have none
 BUDGETED = {PG + "PrefecturalProject", PG + "SubProject", PG + "Initiative"}
 

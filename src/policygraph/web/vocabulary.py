@@ -11,9 +11,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from policygraph.transform.ids import GRAPH
-from policygraph.web import ontology_doc as od
-from policygraph.web import shapes_doc
-from policygraph.web.class_diagram import Diagram, diagram_of, loop_path
+from policygraph.web.views import ontology as od
+from policygraph.web.views import shapes as shapes_doc
+from policygraph.web.views.class_diagram import Diagram, diagram_of, loop_path
 from policygraph.web.graph import run, select, site_of
 from policygraph.web.html import lang_of, render, safe_href, templates, translate
 from policygraph.web.negotiation import alternates, choose, link_header, media_type

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
-from policygraph.web.budget_table import PROJECT_COST, stage_rank
+from policygraph.web.views.budget_table import PROJECT_COST, stage_rank
 from policygraph.web.graph import PG, Row, Site, select
-from policygraph.web.sections import Builder, Section, Subject
-from policygraph.web.statements import in_lang, label_of, prefixed
+from policygraph.web.views.sections import Builder, Section, Subject
+from policygraph.web.views.statements import in_lang, label_of, prefixed
 
 PREFECTURAL = {PG + "PrefecturalProject", PG + "SubProject", PG + "Initiative"}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from policygraph.web.graph import Binding
-from policygraph.web.ontology_doc import OWL, RDF, RDFS, TYPE, Triples, anchor, iris, rdf_list, texts
+from policygraph.web.views.ontology import OWL, RDF, RDFS, TYPE, Triples, anchor, iris, rdf_list, texts
 
 SH = "http://www.w3.org/ns/shacl#"
 # Parameters with words of their own: sh:… → interface string (sh-<name>); lists take their members.

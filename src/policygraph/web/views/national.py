@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from policygraph.web.graph import PG, Row, select
-from policygraph.web.sections import Builder, Section, Subject
+from policygraph.web.views.sections import Builder, Section, Subject
 
 ALL_FUNDS = "https://w3id.org/policygraph/id/code/funding-source/all"
 PROJECT_COST = "https://w3id.org/policygraph/id/code/cost-component/project-cost"
