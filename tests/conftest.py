@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from fastapi.testclient import TestClient
 
 from policygraph.build.dataset import build_dataset, project_root
+from policygraph.store.embedded import EmbeddedEngine, StoreSource
+from policygraph.store.named_queries import load_queries
+from policygraph.web.app import Settings, create_app
 
 ROOT = project_root()
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -53,6 +57,16 @@ def dist(build, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("shipped") / "dist"
     write_dumps(build, out, validated=True)
     return out
+
+
+@pytest.fixture(scope="module")
+def client(dist):
+    """A TestClient of the app with default settings and the shipped named queries over the session's dumps
+    (one embedded worker; a module that needs other settings defines its own)."""
+    engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1)
+    with TestClient(create_app(engine, Settings(), load_queries(ROOT / "queries"), dist)) as c:
+        yield c
+    engine.close()
 
 
 def seed(name: str) -> str:

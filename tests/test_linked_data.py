@@ -26,14 +26,6 @@ FORMATS = [("text/turtle", "turtle", "ttl"), ("application/ld+json", "json-ld", 
            ("application/n-triples", "nt", "nt"), ("application/rdf+xml", "xml", "rdf")]
 
 
-@pytest.fixture(scope="module")
-def client(dist):
-    engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1)
-    with TestClient(create_app(engine, Settings(), load_queries(ROOT / "queries"), dist)) as c:
-        yield c
-    engine.close()
-
-
 @pytest.fixture(autouse=True)
 def _no_language_carried_over(request):
     """The module's client keeps cookies: a test that chose English must not leave the next one in English."""

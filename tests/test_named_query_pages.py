@@ -28,14 +28,6 @@ BOM = "\ufeff"
 ID = "https://w3id.org/policygraph/id/"
 
 
-@pytest.fixture(scope="module")
-def client(dist):
-    engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1)
-    with TestClient(create_app(engine, Settings(), QUERIES, dist)) as c:
-        yield c
-    engine.close()
-
-
 @pytest.fixture(autouse=True)
 def _no_language_carried_over(request):
     yield

@@ -11,7 +11,6 @@ from html.parser import HTMLParser
 
 import pytest
 from conftest import CHROMEDRIVER, CHROMIUM, ROOT, Server, chromium, select
-from fastapi.testclient import TestClient
 
 from policygraph.store.embedded import EmbeddedEngine, StoreSource
 from policygraph.store.named_queries import load_queries
@@ -81,14 +80,6 @@ class Tree(HTMLParser):
 
 def href(iri: str) -> str:
     return "/id/" + iri.removeprefix(ID)
-
-
-@pytest.fixture(scope="module")
-def client(dist):
-    engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1)
-    with TestClient(create_app(engine, Settings(), load_queries(ROOT / "queries"), dist)) as c:
-        yield c
-    engine.close()
 
 
 @pytest.fixture(scope="module")

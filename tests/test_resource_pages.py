@@ -13,12 +13,8 @@ from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
-from conftest import ROOT, select
-from fastapi.testclient import TestClient
+from conftest import select
 
-from policygraph.store.embedded import EmbeddedEngine, StoreSource
-from policygraph.store.named_queries import load_queries
-from policygraph.web.app import Settings, create_app
 from policygraph.web.html import T, safe_href
 from policygraph.web.views.project import Check
 
@@ -91,14 +87,6 @@ class Tree(HTMLParser):
 
     def handle_data(self, data):
         self.node.children.append(data)
-
-
-@pytest.fixture(scope="module")
-def client(dist):
-    engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1)
-    with TestClient(create_app(engine, Settings(), load_queries(ROOT / "queries"), dist)) as c:
-        yield c
-    engine.close()
 
 
 def page(client, path: str, lang: str = "ja") -> Node:

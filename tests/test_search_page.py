@@ -4,12 +4,8 @@ and prefecture as the graph holds them; relevance order, paging and filters; bad
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, select
-from fastapi.testclient import TestClient
+from conftest import select
 
-from policygraph.store.embedded import EmbeddedEngine, StoreSource
-from policygraph.store.named_queries import load_queries
-from policygraph.web.app import Settings, create_app
 
 PG = "https://w3id.org/policygraph/def#"
 TEXT = "支援"   # a word many names share: several pages of results
@@ -24,14 +20,6 @@ MANY = """SELECT ?r (SAMPLE(?ja) AS ?label) WHERE {
   FILTER(STRSTARTS(STR(?t1), STR(pg:)) && STRSTARTS(STR(?t2), STR(pg:)))
   FILTER(STRSTARTS(STR(?r), "https://w3id.org/policygraph/id/"))
 } GROUP BY ?r ORDER BY ?r LIMIT 1"""
-
-
-@pytest.fixture(scope="module")
-def client(dist):
-    engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1)
-    with TestClient(create_app(engine, Settings(), load_queries(ROOT / "queries"), dist)) as c:
-        yield c
-    engine.close()
 
 
 def found(client, **params) -> dict:

@@ -12,7 +12,6 @@ from html.parser import HTMLParser
 
 import pytest
 from conftest import CHROMEDRIVER, CHROMIUM, ROOT, Server, chromium, select
-from fastapi.testclient import TestClient
 
 from policygraph.store.embedded import EmbeddedEngine, StoreSource
 from policygraph.store.named_queries import load_queries
@@ -73,14 +72,6 @@ class Tree(HTMLParser):
 
     def handle_data(self, data):
         self.stack[-1].children.append(data)
-
-
-@pytest.fixture(scope="module")
-def client(dist):
-    engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1)
-    with TestClient(create_app(engine, Settings(), load_queries(ROOT / "queries"), dist)) as c:
-        yield c
-    engine.close()
 
 
 def page(client, path: str, lang: str = "ja") -> Tree:
