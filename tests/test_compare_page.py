@@ -10,12 +10,13 @@ import csv
 import io
 import os
 from decimal import Decimal
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from bs4 import NavigableString, Tag
 from conftest import CHROMEDRIVER, CHROMIUM, ROOT, Server, chromium, select
 from fastapi.testclient import TestClient
+from pages import soup
 
 from policygraph.store.embedded import EmbeddedEngine, StoreSource
 from policygraph.store.named_queries import load_queries
@@ -60,42 +61,18 @@ def client(app):
         yield c
 
 
-class Tables(HTMLParser):
+def cell_text(cell: Tag) -> str:
+    """A cell's text with each <br> read as a space and runs of whitespace made one space."""
+    parts = [" " if isinstance(d, Tag) and d.name == "br" else str(d) for d in cell.descendants
+             if (isinstance(d, Tag) and d.name == "br") or type(d) is NavigableString]
+    return " ".join("".join(parts).split())
+
+
+def tables(html: str) -> dict[str, list[tuple[dict, list[tuple[str, dict, str]]]]]:
     """The cells of every <table id=…> on a page: rows of (tag, attributes, text), with the row's attributes."""
-
-    def __init__(self, html: str):
-        super().__init__()
-        self.tables: dict[str, list[tuple[dict[str, str], list[tuple[str, dict[str, str], str]]]]] = {}
-        self.current: str | None = None
-        self.cell: list[str] | None = None
-        self.ids: dict[str, str] = {}
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        a = {k: v or "" for k, v in attrs}
-        if tag == "table" and "id" in a:
-            self.current = a["id"]
-            self.tables[self.current] = []
-        elif self.current and tag == "tr":
-            self.tables[self.current].append((a, []))
-        elif self.current and tag in ("td", "th"):
-            self.cell = []
-            self.tables[self.current][-1][1].append((tag, a, ""))
-        elif tag == "br" and self.cell is not None:
-            self.cell.append(" ")
-
-    def handle_endtag(self, tag):
-        if tag == "table":
-            self.current = None
-        elif tag in ("td", "th") and self.cell is not None and self.current:
-            cells = self.tables[self.current][-1][1]
-            name, attrs, _ = cells[-1]
-            cells[-1] = (name, attrs, " ".join("".join(self.cell).split()))
-            self.cell = None
-
-    def handle_data(self, data):
-        if self.cell is not None:
-            self.cell.append(data)
+    return {str(table["id"]): [(tr.attrs, [(c.name, c.attrs, cell_text(c)) for c in tr.find_all(["td", "th"])])
+                               for tr in table.find_all("tr")]
+            for table in soup(html).find_all("table", id=True)}
 
 
 def amount(text: str) -> Decimal | None:
@@ -107,7 +84,7 @@ def amount(text: str) -> Decimal | None:
 def page(client, **params) -> tuple[str, list]:
     r = client.get("/compare", params=params, headers={"Accept": "text/html"})
     assert r.status_code == 200, r.text
-    return r.text, Tables(r.text).tables.get("compare-table", [])
+    return r.text, tables(r.text).get("compare-table", [])
 
 
 def column_stages(store, rows) -> dict[str, str]:

@@ -7,13 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import os
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from bs4 import BeautifulSoup, Tag
 from conftest import CHROMEDRIVER, CHROMIUM, ROOT, Server, chromium
 from fastapi.testclient import TestClient
+from pages import find, one, soup, text
 
 from policygraph.store.embedded import EmbeddedEngine, StoreSource
 from policygraph.store.named_queries import load_queries
@@ -35,61 +36,11 @@ def _no_language_carried_over(request):
         request.getfixturevalue("client").cookies.clear()
 
 
-# ------------------------------------------------------------------ a small DOM over html.parser
-
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-
-
-class Node:
-    def __init__(self, tag: str, attrs: dict[str, str | None], parent: Node | None = None):
-        self.tag, self.attrs, self.parent, self.children = tag, attrs, parent, list[Node | str]()
-
-    def all(self, tag: str, **attrs: str) -> list[Node]:
-        found = []
-        for child in self.children:
-            if isinstance(child, Node):
-                if child.tag == tag and all(child.attrs.get(k.rstrip("_")) == v for k, v in attrs.items()):
-                    found.append(child)
-                found += child.all(tag, **attrs)
-        return found
-
-    def one(self, tag: str, **attrs: str) -> Node:
-        found = self.all(tag, **attrs)
-        assert len(found) == 1, (tag, attrs, len(found))
-        return found[0]
-
-    def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text() for c in self.children).strip()
-
-
-class Tree(HTMLParser):
-    def __init__(self, markup: str):
-        super().__init__()
-        self.root = self.at = Node("#document", {})
-        self.feed(markup)
-
-    def handle_starttag(self, tag, attrs):
-        node = Node(tag, dict(attrs), self.at)
-        self.at.children.append(node)
-        if tag not in VOID:
-            self.at = node
-
-    def handle_endtag(self, tag):
-        node: Node | None = self.at
-        while node is not None and node.tag != tag:
-            node = node.parent
-        if node is not None and node.parent is not None:
-            self.at = node.parent
-
-    def handle_data(self, data):
-        self.at.children.append(data)
-
-
-def page(client, url: str, status: int = 200, **params) -> Node:
+def page(client, url: str, status: int = 200, **params) -> BeautifulSoup:
     r = client.get(url, params=params or None, headers={"Accept": BROWSER})  # {} would drop the URL's query
     assert r.status_code == status, (url, r.status_code, r.text[:300])
     assert r.headers["content-type"].startswith("text/html") and "Accept" in r.headers["vary"]
-    return Tree(r.text).root
+    return soup(r.text)
 
 
 def as_json(client, url: str, **params) -> dict:
@@ -98,15 +49,15 @@ def as_json(client, url: str, **params) -> dict:
     return r.json()
 
 
-def answer_table(doc: Node) -> tuple[list[str], list[list[Node]]]:
+def answer_table(doc: Tag) -> tuple[list[str], list[list[Tag]]]:
     """The answer's column names and its rows of <td> cells; the table is captioned, headed by
     th scope=col, sortable, and sits in a sideways scroller."""
-    table = doc.one("table", id="answer")
-    assert table.parent is not None and table.parent.attrs.get("class") == "table-scroll"
-    assert "sortable" in (table.attrs.get("class") or "") and table.one("caption").text()
-    heads = table.one("thead").all("th")
+    table = one(doc, "table", id="answer")
+    assert table.parent is not None and table.parent.get("class") == ["table-scroll"]
+    assert "sortable" in " ".join(table.get("class", [])) and text(one(table, "caption"))
+    heads = find(one(table, "thead"), "th")
     assert all(th.attrs.get("scope") == "col" for th in heads)
-    return [th.text() for th in heads], [tr.all("td") for tr in table.one("tbody").all("tr")]
+    return [text(th) for th in heads], [find(tr, "td") for tr in find(one(table, "tbody"), "tr")]
 
 
 def shown(value) -> str:
@@ -121,17 +72,17 @@ def shown(value) -> str:
     return str(value).removeprefix(ID) if str(value).startswith(ID) else short(str(value))
 
 
-def same(cells: list[Node], row: dict, columns: list[str]) -> None:
+def same(cells: list[Tag], row: dict, columns: list[str]) -> None:
     """The cells show the row; each IRI is a link to its page."""
-    assert [c.text() for c in cells] == [shown(row[c]) for c in columns]
+    assert [text(c) for c in cells] == [shown(row[c]) for c in columns]
     for cell, c in zip(cells, columns, strict=True):
         if isinstance(row[c], str) and row[c].startswith(("http://", "https://")):
-            assert cell.one("a").attrs["href"] == safe_href(row[c])
+            assert one(cell, "a").attrs["href"] == safe_href(row[c])
 
 
-def link_to(doc: Node, text: str) -> str:
-    hrefs = [a.attrs["href"] for a in doc.all("a") if a.text() == text]
-    assert len(hrefs) == 1, (text, hrefs)
+def link_to(doc: Tag, name: str) -> str:
+    hrefs = [a.attrs["href"] for a in find(doc, "a") if text(a) == name]
+    assert len(hrefs) == 1, (name, hrefs)
     return str(hrefs[0])
 
 
@@ -177,43 +128,43 @@ def test_format_parameter_overrides_accept(client):
 def test_form_has_a_labelled_field_per_parameter(client, name):
     q = QUERIES[name]
     doc = page(client, f"/queries/{name}")
-    assert doc.one("h1").text() == name and q.summary in doc.one("main").text()
+    assert text(one(doc, "h1")) == name and q.summary in text(one(doc, "main"))
     if not (q.parameters or q.pagination):  # nothing to choose: no form
-        assert not doc.all("form", class_="parameters")
+        assert not find(doc, "form", class_="parameters")
         return
-    form = doc.one("form", class_="parameters")
+    form = one(doc, "form", class_="parameters")
     assert form.attrs["method"] == "get" and form.attrs["action"] == f"/queries/{name}"
-    labels = {label.attrs["for"] for label in form.all("label")}
+    labels = {label.attrs["for"] for label in find(form, "label")}
     for p in q.parameters:
         assert f"p-{p.name}" in labels
         if p.enum:
-            select = form.one("select", name=p.name)
-            values = [o.attrs.get("value", o.text()) for o in select.all("option")]
+            select = one(form, "select", name=p.name)
+            values = [o.attrs.get("value", text(o)) for o in find(select, "option")]
             assert values == ([] if p.required else [""]) + list(p.enum)
-            chosen = [o.attrs.get("value", o.text()) for o in select.all("option") if "selected" in o.attrs]
+            chosen = [o.attrs.get("value", text(o)) for o in find(select, "option") if "selected" in o.attrs]
             assert chosen == [p.default or ""]
         else:
-            field = form.one("input", name=p.name)
+            field = one(form, "input", name=p.name)
             assert field.attrs["type"] == {"iri": "url", "integer": "number", "decimal": "number"}.get(p.type, "text")
             assert field.attrs["value"] == (p.default or "")
             assert ("required" in field.attrs) == p.required
-    assert bool(form.all("input", name="page_size")) == (q.pagination is not None)
+    assert bool(find(form, "input", name="page_size")) == (q.pagination is not None)
 
 
 def test_a_refused_value_comes_back_as_the_form_with_the_error_beside_it(client):
     doc = page(client, "/queries/national-programs", 422, tier="bogus")
-    select = doc.one("select", name="tier")
+    select = one(doc, "select", name="tier")
     assert select.attrs["aria-invalid"] == "true"
-    error = doc.one("p", id=select.attrs["aria-describedby"])
-    assert "tier" in error.text() and "bogus" in error.text()
-    assert not doc.all("table", id="answer")
+    error = one(doc, "p", id=select.attrs["aria-describedby"])
+    assert "tier" in text(error) and "bogus" in text(error)
+    assert not find(doc, "table", id="answer")
     doc = page(client, "/queries/national-programs", 422, page_size="0")
-    assert "page_size" in doc.one("p", id="p-page_size-error").text()
+    assert "page_size" in text(one(doc, "p", id="p-page_size-error"))
     doc = page(client, "/queries/sub-project-budgets", 422, year="20x5")
-    assert doc.one("input", name="year").attrs["value"] == "20x5" and doc.one("p", id="p-year-error").text()
+    assert one(doc, "input", name="year").attrs["value"] == "20x5" and text(one(doc, "p", id="p-year-error"))
     # a parameter the query does not have has no field: the refusal stands above the form
     doc = page(client, "/queries/national-programs", 422, tierr="smrj")
-    assert "tierr" in doc.one("p", class_="problem").text() and doc.one("form", class_="parameters")
+    assert "tierr" in text(one(doc, "p", class_="problem")) and one(doc, "form", class_="parameters")
     # an API client still gets the JSON problem
     r = client.get("/queries/national-programs", params={"tier": "bogus"})
     assert r.status_code == 422 and r.json()["parameter"] == "tier" and "Accept" in r.headers["vary"]
@@ -231,7 +182,7 @@ def test_hostile_values_stay_text_on_the_page(client, url, params):
     for raw in ("<script>alert", "<img src=x", "<b>smrj", 'href="javascript:'):
         assert raw not in r.text
     (name, value), = params.items()
-    field = Tree(r.text).root.all("input", name=name) or Tree(r.text).root.all("select", name=name)
+    field = find(soup(r.text), "input", name=name) or find(soup(r.text), "select", name=name)
     assert field, "the form is there, with the value or its refusal"
     if field[0].tag == "input":
         assert field[0].attrs["value"] == value
@@ -249,16 +200,16 @@ def test_the_table_holds_the_answer_of_the_chosen_value(client, tier):
     assert columns == expected["columns"] and len(rows) == len(expected["rows"]) == 7
     for cells, row in zip(rows, expected["rows"], strict=True):
         same(cells, row, columns)
-        assert cells[columns.index("tier")].text() == tier
-        program = cells[columns.index("program")].one("a").attrs["href"]
+        assert text(cells[columns.index("tier")]) == tier
+        program = one(cells[columns.index("program")], "a").attrs["href"]
         assert program == "/id/" + row["program"].removeprefix("https://w3id.org/policygraph/id/")
         for cell, c in zip(cells, columns, strict=True):  # numbers right-aligned, sorted by their value
             number = isinstance(row[c], int | float) and not isinstance(row[c], bool)
-            assert (cell.attrs.get("class") == "num") == number
+            assert (cell.get("class") == ["num"]) == number
             if number:
                 assert float(cell.attrs["data-sort"]) == row[c]
-    selected = doc.one("select", name="tier").all("option")
-    assert [o.text() for o in selected if "selected" in o.attrs] == [tier]
+    selected = find(one(doc, "select", name="tier"), "option")
+    assert [text(o) for o in selected if "selected" in o.attrs] == [tier]
 
 
 def test_numbers_have_thousands_separators(client):
@@ -267,21 +218,21 @@ def test_numbers_have_thousands_separators(client):
     columns, rows = answer_table(doc)
     totals = [r["total"] for r in expected["rows"]]
     assert any(t >= 1000 for t in totals)
-    assert [cells[columns.index("total")].text() for cells in rows] == [f"{t:,}" for t in totals]
-    assert doc.one("p", id="row-count").text() == f"{len(totals):,} 行"
+    assert [text(cells[columns.index("total")]) for cells in rows] == [f"{t:,}" for t in totals]
+    assert text(one(doc, "p", id="row-count")) == f"{len(totals):,} 行"
 
 
 def test_paging_keeps_the_parameters(client):
     doc = page(client, "/queries/national-programs", tier="national", page_size="10", page="2")
-    nav = doc.one("nav", class_="pager")
-    prev, nxt = nav.one("a", rel="prev").attrs["href"], nav.one("a", rel="next").attrs["href"]
+    nav = one(doc, "nav", class_="pager")
+    prev, nxt = one(nav, "a", rel="prev").attrs["href"], one(nav, "a", rel="next").attrs["href"]
     for href, n in ((prev, "1"), (nxt, "3")):
         assert parse_qs(urlsplit(href).query) == {"tier": ["national"], "page_size": ["10"], "page": [n]}
-    following = Tree(client.get(nxt, headers={"Accept": BROWSER}).text).root
+    following = soup(client.get(nxt, headers={"Accept": BROWSER}).text)
     _, rows = answer_table(following)
     expected = as_json(client, "/queries/national-programs", tier="national", page_size="10", page="3")
-    assert [r[1].text() for r in rows] == [r["notation"] for r in expected["rows"]]
-    assert "21–30" in following.one("p", id="row-count").text()
+    assert [text(r[1]) for r in rows] == [r["notation"] for r in expected["rows"]]
+    assert "21–30" in text(one(following, "p", id="row-count"))
 
 
 def test_csv_link_is_the_same_answer_for_a_spreadsheet(client):
@@ -300,25 +251,25 @@ def test_csv_link_is_the_same_answer_for_a_spreadsheet(client):
 
 def test_open_in_editor_carries_the_bound_query(client):
     doc = page(client, "/queries/national-programs", tier="smrj", page_size="6", page="2")
-    href = doc.one("a", id="open-in-editor").attrs["href"]
+    href = one(doc, "a", id="open-in-editor").attrs["href"]
     assert urlsplit(href).path == "/query"
-    text = parse_qs(urlsplit(href).query)["query"][0]
-    assert text == doc.one("pre", class_="sparql").text() + "\n"
-    assert 'VALUES (?__tier) { ("smrj") }' in text and "LIMIT 6 OFFSET 6" in text
+    query = parse_qs(urlsplit(href).query)["query"][0]
+    assert query == text(one(doc, "pre", class_="sparql")) + "\n"
+    assert 'VALUES (?__tier) { ("smrj") }' in query and "LIMIT 6 OFFSET 6" in query
     # the text runs on the endpoint to the rows the page shows
-    r = client.get("/sparql", params={"query": text}, headers={"Accept": "application/sparql-results+json"})
+    r = client.get("/sparql", params={"query": query}, headers={"Accept": "application/sparql-results+json"})
     notations = [b["notation"]["value"] for b in r.json()["results"]["bindings"]]
     _, rows = answer_table(doc)
-    assert notations == [cells[1].text() for cells in rows] and len(notations) == 6
+    assert notations == [text(cells[1]) for cells in rows] and len(notations) == 6
     editor = client.get(href, headers={"Accept": BROWSER})
-    assert editor.status_code == 200 and "VALUES (?__tier)" in Tree(editor.text).root.one("textarea").text()
+    assert editor.status_code == 200 and "VALUES (?__tier)" in text(one(soup(editor.text), "textarea"))
 
 
 def test_an_unpaginated_query_says_its_row_count(client):
     doc = page(client, "/queries/prefectures")
     _, rows = answer_table(doc)
     assert len(rows) == len(as_json(client, "/queries/prefectures")["rows"]) == 47
-    assert doc.one("p", id="row-count").text() == "47 行" and not doc.all("nav", class_="pager")
+    assert text(one(doc, "p", id="row-count")) == "47 行" and not find(doc, "nav", class_="pager")
 
 
 def test_a_cut_off_answer_says_so(dist):
@@ -328,9 +279,9 @@ def test_a_cut_off_answer_says_so(dist):
             doc = page(small, "/queries/prefectures")
             _, rows = answer_table(doc)
             assert len(rows) == 10 and as_json(small, "/queries/prefectures")["truncated"] is True
-            assert "10 行で打ち切り" in doc.one("p", id="row-count").text()
+            assert "10 行で打ち切り" in text(one(doc, "p", id="row-count"))
             whole = page(small, "/queries/sub-project-budgets")  # nine rows: under the limit
-            assert len(answer_table(whole)[1]) == 9 and "打ち切り" not in whole.one("p", id="row-count").text()
+            assert len(answer_table(whole)[1]) == 9 and "打ち切り" not in text(one(whole, "p", id="row-count"))
     finally:
         engine.close()
 
@@ -352,33 +303,33 @@ def test_api_resources_render_their_answer(client, url):
 
 
 def test_api_pages_are_titled_by_the_resource(client):
-    assert page(client, "/api/prefectures/20/projects").one("h1").text() == "長野県の事業"
-    assert page(client, "/api/prefectures/20/projects", lang="en").one("h1").text() == "Projects of Nagano Prefecture"
-    assert page(client, "/api/programs/2008/9-9-9", 404).one("h1").text()
+    assert text(one(page(client, "/api/prefectures/20/projects"), "h1")) == "長野県の事業"
+    assert text(one(page(client, "/api/prefectures/20/projects", lang="en"), "h1")) == "Projects of Nagano Prefecture"
+    assert text(one(page(client, "/api/programs/2008/9-9-9", 404), "h1"))
 
 
 def test_compare_lists_prefectures_with_and_without_data(client):
     doc = page(client, "/api/compare", by="national-program", stage="initial")
     expected = as_json(client, "/api/compare", by="national-program", stage="initial")
     for key, list_id in (("prefectures_with_data", "with-data"), ("prefectures_without_data", "without-data")):
-        hrefs = [a.attrs["href"] for a in doc.one("ul", id=list_id).all("a")]
+        hrefs = [a.attrs["href"] for a in find(one(doc, "ul", id=list_id), "a")]
         assert hrefs == [f"/id/prefecture/{code}" for code in expected[key]]
     assert len(expected["prefectures_with_data"]) + len(expected["prefectures_without_data"]) == 47
-    assert [o.text() for o in doc.one("select", name="by").all("option") if "selected" in o.attrs] == \
+    assert [text(o) for o in find(one(doc, "select", name="by"), "option") if "selected" in o.attrs] == \
         ["national-program"]
     doc = page(client, "/api/compare", 422, by="colour")
-    assert "colour" in doc.one("p", id="p-by-error").text()
+    assert "colour" in text(one(doc, "p", id="p-by-error"))
 
 
 def test_catalogue_page_lists_every_query_and_filters_by_tag(client):
     doc = page(client, "/queries")
-    table = doc.one("table", id="catalogue")
-    assert [th.attrs.get("scope") for th in table.one("thead").all("th")] == ["col"] * 5
-    names = [th.one("a").text() for th in table.one("tbody").all("th", scope="row")]
+    table = one(doc, "table", id="catalogue")
+    assert [th.attrs.get("scope") for th in find(one(table, "thead"), "th")] == ["col"] * 5
+    names = [text(one(th, "a")) for th in find(one(table, "tbody"), "th", scope="row")]
     assert names == [q["name"] for q in as_json(client, "/queries")["queries"]] and len(names) == len(QUERIES)
-    tagged = page(client, "/queries", tag="budgets").one("table", id="catalogue")
+    tagged = one(page(client, "/queries", tag="budgets"), "table", id="catalogue")
     expected = [q["name"] for q in as_json(client, "/queries", tag="budgets")["queries"]]
-    assert [th.one("a").text() for th in tagged.one("tbody").all("th", scope="row")] == expected
+    assert [text(one(th, "a")) for th in find(one(tagged, "tbody"), "th", scope="row")] == expected
     assert expected == [q.name for q in QUERIES.values() if "budgets" in q.tags] and 0 < len(expected) < len(names)
     r = client.get("/queries", params={"tag": "no-such-tag"})
     assert r.status_code == 422 and r.json()["parameter"] == "tag"
@@ -386,7 +337,8 @@ def test_catalogue_page_lists_every_query_and_filters_by_tag(client):
 
 def test_pages_speak_english_when_asked(client):
     doc = page(client, "/queries/national-programs", lang="en", tier="smrj")
-    assert doc.one("html").attrs["lang"] == "en" and doc.one("form", class_="parameters").one("button").text() == "Show"
+    assert one(doc, "html").attrs["lang"] == "en"
+    assert text(one(one(doc, "form", class_="parameters"), "button")) == "Show"
     assert link_to(doc, "Open in the editor")
     # the links of the page do not carry the language (the cookie does) or the format
     assert "lang" not in link_to(doc, "CSV (Excel)") and "format=json" in link_to(doc, "JSON")

@@ -7,10 +7,10 @@ Every expectation comes from SPARQL on the same build, never from figures writte
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
-
 import pytest
+from bs4 import BeautifulSoup
 from conftest import CHROMEDRIVER, CHROMIUM, ROOT, Server, chromium, select
+from pages import find, hrefs, one, soup
 
 from policygraph.store.embedded import EmbeddedEngine, StoreSource
 from policygraph.store.named_queries import load_queries
@@ -18,64 +18,6 @@ from policygraph.web.app import Settings, create_app
 
 ID = "https://w3id.org/policygraph/id/"
 PLAN = ID + "national-plan/2008"
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-
-
-class Node:
-    def __init__(self, tag: str, attrs: dict[str, str], parent: Node | None):
-        self.tag, self.attrs, self.parent, self.children = tag, attrs, parent, []
-
-    def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
-
-    def all(self, tag: str | None = None, **attrs: str) -> list[Node]:
-        """Descendants in document order with this tag and these attribute values (class_ matches one class)."""
-        found = []
-        for c in self.children:
-            if isinstance(c, Node):
-                if (tag is None or c.tag == tag) and all(_has(c, k, v) for k, v in attrs.items()):
-                    found.append(c)
-                found.extend(c.all(tag, **attrs))
-        return found
-
-    def one(self, tag: str | None = None, **attrs: str) -> Node:
-        found = self.all(tag, **attrs)
-        assert len(found) == 1, f"{len(found)} <{tag} {attrs}>"
-        return found[0]
-
-    def hrefs(self) -> list[str]:
-        return [a.attrs.get("href", "") for a in self.all("a")]
-
-
-def _has(node: Node, key: str, value: str) -> bool:
-    if key == "class_":
-        return value in node.attrs.get("class", "").split()
-    return node.attrs.get(key.replace("_", "-")) == value
-
-
-class Tree(HTMLParser):
-    """The page as a tree of nodes (enough of HTML for our own, well-formed templates)."""
-
-    def __init__(self, page: str):
-        super().__init__(convert_charrefs=True)
-        self.root = self.at = Node("#document", {}, None)
-        self.feed(page)
-
-    def handle_starttag(self, tag, attrs):
-        node = Node(tag, {k: v or "" for k, v in attrs}, self.at)
-        self.at.children.append(node)
-        if tag not in VOID:
-            self.at = node
-
-    def handle_endtag(self, tag):
-        node = self.at
-        while node is not None and node.tag != tag:
-            node = node.parent
-        if node is not None and node.parent is not None:
-            self.at = node.parent
-
-    def handle_data(self, data):
-        self.at.children.append(data)
 
 
 def href(iri: str) -> str:
@@ -85,11 +27,11 @@ def href(iri: str) -> str:
 @pytest.fixture(scope="module")
 def page(client):
     """A resource's HTML page as a tree, in Japanese unless asked otherwise (no cookie carried over)."""
-    def get(iri: str, lang: str = "ja") -> Node:
+    def get(iri: str, lang: str = "ja") -> BeautifulSoup:
         client.cookies.clear()
         r = client.get(href(iri), params={"lang": lang}, headers={"Accept": "text/html"})
         assert r.status_code == 200, (iri, r.status_code, r.text[:300])
-        return Tree(r.text).root
+        return soup(r.text)
     return get
 
 
@@ -101,11 +43,11 @@ def plan_programs(store) -> dict[str, dict[str, str | None]]:
 
 
 def test_plan_tree_holds_every_program_of_the_plan_once(page, plan_programs):
-    rows = page(PLAN).all("tr", class_="plan-program")
+    rows = find(page(PLAN), "tr", class_="plan-program")
     listed = [r.attrs["data-program"] for r in rows]
     assert len(listed) == len(plan_programs) and set(listed) == set(plan_programs)
     for r in rows:  # each row links to the program's own page
-        assert href(r.attrs["data-program"]) in r.hrefs()
+        assert href(r.attrs["data-program"]) in hrefs(r)
 
 
 def test_plan_tree_nests_programs_under_their_sections(page, store, plan_programs):
@@ -114,16 +56,16 @@ def test_plan_tree_nests_programs_under_their_sections(page, store, plan_program
     chapter, stack, last_program = None, [], {}
     doc = page(PLAN)
     seen_sections = set()
-    for node in doc.all():
-        if node.tag == "h3" and "data-section" in node.attrs:
+    for node in find(doc):
+        if node.name == "h3" and "data-section" in node.attrs:
             chapter, stack = node.attrs["data-section"], []
             assert broader[chapter] is None, "a chapter is a top section of the plan"
             seen_sections.add(chapter)
-        if node.tag != "tr" or "data-section" not in node.attrs:
+        if node.name != "tr" or "data-section" not in node.attrs:
             continue
-        depth = int(next(c for c in node.attrs["class"].split() if c.startswith("depth-"))[6:])
+        depth = int(next(c for c in node["class"] if c.startswith("depth-"))[6:])
         above = (stack[depth - 1] if depth <= len(stack) else None) if depth else chapter
-        if "plan-section" in node.attrs["class"]:
+        if "plan-section" in " ".join(node["class"]):
             section = node.attrs["data-section"]
             assert broader[section] == above, f"{section} shown under {above}"
             stack[depth:] = [section]
@@ -147,15 +89,15 @@ def test_printed_budgets_and_the_no_amount_marker(page, store):
         FILTER NOT EXISTS {{ ?b pg:program ?p }} }}""")
     assert printed and none, "the plan has programs with and without printed amounts"
     doc = page(PLAN)
-    for table in doc.all("table", class_="plan-outline"):
-        head = [th.text() for th in table.one("thead").all("th")]
+    for table in find(doc, "table", class_="plan-outline"):
+        head = [th.get_text() for th in find(one(table, "thead"), "th")]
         assert [h.split("（")[0] for h in head[1:-1]] == [f"FY{y}" for y in years]
-    rows = {r.attrs["data-program"]: [td for td in r.all("td")][: len(years)]
-            for r in doc.all("tr", class_="plan-program")}
+    rows = {r.attrs["data-program"]: [td for td in find(r, "td")][: len(years)]
+            for r in find(doc, "tr", class_="plan-program")}
     for (program, year), amount in printed.items():
-        assert rows[program][years.index(year)].text() == f"{amount:,.0f}"
+        assert rows[program][years.index(year)].get_text() == f"{amount:,.0f}"
     for r in none:
-        assert all(td.text() == "額の記載なし" for td in rows[r["p"]]), r["p"]
+        assert all(td.get_text() == "額の記載なし" for td in rows[r["p"]]), r["p"]
 
 
 def test_national_program_page_breadcrumb_budget_and_printed_text(page, store):
@@ -165,11 +107,11 @@ def test_national_program_page_breadcrumb_budget_and_printed_text(page, store):
     path = [r["s"] for r in select(store, f"""SELECT ?s (COUNT(?mid) AS ?n) WHERE {{
         <{program["sec"]}> skos:broader* ?s . ?s skos:broader* ?mid }} GROUP BY ?s ORDER BY ?n""")]
     doc = page(program["p"])
-    crumbs = doc.one("nav", class_="plan-crumbs").hrefs()
+    crumbs = hrefs(one(doc, "nav", class_="plan-crumbs"))
     assert crumbs == [href(PLAN), *(href(s) for s in path)], "plan › chapter › … › the program's section"
-    budget = doc.one("table", class_="plan-budget")
-    row = next(tr for tr in budget.all("tr") if tr.all("th") and tr.all("th")[0].text() == "FY2008")
-    cells = [td.text() for td in row.all("td")]
+    budget = one(doc, "table", class_="plan-budget")
+    row = next(tr for tr in find(budget, "tr") if find(tr, "th") and find(tr, "th")[0].get_text() == "FY2008")
+    cells = [td.get_text() for td in find(row, "td")]
     assert cells[0] == f"{float(program['amount']):,.0f}" and cells[1] == program["printed"]
 
 
@@ -188,14 +130,14 @@ def test_every_nagano_program_page_shows_its_aligned_national_programs_with_both
             pages.setdefault(r["up"], []).append(a)
     assert any("/initiative/" in p for p in pages) and any("/prefectural-project/" in p for p in pages)
     for iri, expected in pages.items():
-        cards = page(iri).one("div", id="aligned-national").all("article", class_="claim-card")
+        cards = find(one(page(iri), "div", id="aligned-national"), "article", class_="claim-card")
         shown = {(c.attrs["data-national"], c.attrs["data-local"]): c for c in cards}
         assert len(cards) == len(expected), iri
         for a in expected:
             card = shown[(a["national"], a["local"])]
-            quotes = [q.text() for q in card.all("blockquote")]
+            quotes = [q.get_text() for q in find(card, "blockquote")]
             assert quotes == [a["nev"], a["pev"]], (iri, a["a"])
-            assert href(a["national"]) in card.hrefs() and href(a["a"]) in card.hrefs()
+            assert href(a["national"]) in hrefs(card) and href(a["a"]) in hrefs(card)
 
 
 def test_alignment_pages_put_both_quotes_side_by_side_with_their_sources(page, store):
@@ -204,30 +146,30 @@ def test_alignment_pages_put_both_quotes_side_by_side_with_their_sources(page, s
         prov:wasDerivedFrom ?nsrc, ?psrc . ?national prov:wasDerivedFrom ?nsrc . ?local prov:wasDerivedFrom ?psrc }""")
     assert len({r["a"] for r in rows}) == len(select(store, "SELECT ?a WHERE { ?a a pg:Alignment }"))
     for r in rows:
-        pair = page(r["a"]).one("div", class_="pair")
-        national, local = pair.all("section", class_="side")
-        assert [q.text() for q in national.all("blockquote")] == [r["nev"]]
-        assert [q.text() for q in local.all("blockquote")] == [r["pev"]]
-        assert href(r["national"]) in national.hrefs() and href(r["nsrc"]) in national.hrefs()
-        assert href(r["local"]) in local.hrefs() and href(r["psrc"]) in local.hrefs()
+        pair = one(page(r["a"]), "div", class_="pair")
+        national, local = find(pair, "section", class_="side")
+        assert [q.get_text() for q in find(national, "blockquote")] == [r["nev"]]
+        assert [q.get_text() for q in find(local, "blockquote")] == [r["pev"]]
+        assert href(r["national"]) in hrefs(national) and href(r["nsrc"]) in hrefs(national)
+        assert href(r["local"]) in hrefs(local) and href(r["psrc"]) in hrefs(local)
 
 
 def test_counterpart_and_continuity_pages(page, store):
     for r in select(store, """SELECT ?c ?first ?second ?fev ?sev WHERE { ?c a pg:Counterpart ; pg:firstSide ?first ;
             pg:secondSide ?second ; pg:firstEvidence ?fev ; pg:secondEvidence ?sev }"""):
-        first, second = page(r["c"]).one("div", class_="pair").all("section", class_="side")
-        assert [q.text() for q in first.all("blockquote")] == [r["fev"]] and href(r["first"]) in first.hrefs()
-        assert [q.text() for q in second.all("blockquote")] == [r["sev"]] and href(r["second"]) in second.hrefs()
+        first, second = find(one(page(r["c"]), "div", class_="pair"), "section", class_="side")
+        assert [q.get_text() for q in find(first, "blockquote")] == [r["fev"]] and href(r["first"]) in hrefs(first)
+        assert [q.get_text() for q in find(second, "blockquote")] == [r["sev"]] and href(r["second"]) in hrefs(second)
     links = select(store, """SELECT ?l ?earlier ?later ?quote (GROUP_CONCAT(STR(?page)) AS ?pages) WHERE {
         ?l a pg:ProgramLink ; pg:earlierProgram ?earlier ; pg:laterProgram ?later ; pg:quote ?quote ;
         pg:evidencePage ?page } GROUP BY ?l ?earlier ?later ?quote""")
     assert links
     for r in links:
         doc = page(r["l"])
-        earlier, later = doc.one("div", class_="pair").all("section", class_="side")
-        assert href(r["earlier"]) in earlier.hrefs() and href(r["later"]) in later.hrefs()
-        assert [q.text() for q in doc.all("blockquote", class_="evidence")] == [r["quote"]]
-        assert {href(p) for p in r["pages"].split()} <= set(doc.hrefs()), "every evidence page is linked"
+        earlier, later = find(one(doc, "div", class_="pair"), "section", class_="side")
+        assert href(r["earlier"]) in hrefs(earlier) and href(r["later"]) in hrefs(later)
+        assert [q.get_text() for q in find(doc, "blockquote", class_="evidence")] == [r["quote"]]
+        assert {href(p) for p in r["pages"].split()} <= set(hrefs(doc)), "every evidence page is linked"
 
 
 def test_prefectural_program_pages_show_their_counterparts_and_continuity(page, store):
@@ -238,9 +180,9 @@ def test_prefectural_program_pages_show_their_counterparts_and_continuity(page, 
                 { ?c pg:earlierProgram ?side } UNION { ?c pg:laterProgram ?side } } }""")
     assert rows
     for r in rows:
-        card = page(r["side"]).one("article", data_claim=r["c"])
-        assert [q.text() for q in card.all("blockquote")] == [q for q in (r["q1"], r["q2"]) if q]
-        assert href(r["c"]) in card.hrefs()
+        card = one(page(r["side"]), "article", data_claim=r["c"])
+        assert [q.get_text() for q in find(card, "blockquote")] == [q for q in (r["q1"], r["q2"]) if q]
+        assert href(r["c"]) in hrefs(card)
 
 
 def test_national_program_page_lists_aligned_programs_by_prefecture(page, store):
@@ -251,12 +193,12 @@ def test_national_program_page_lists_aligned_programs_by_prefecture(page, store)
         by_program.setdefault(r["national"], []).append(r)
     for national, expected in by_program.items():
         doc = page(national)
-        headings = doc.all("h3", class_="prefecture")
-        assert {h for r in expected for h in [href(r["pref"])]} == {h.hrefs()[0] for h in headings}
-        cards = {c.attrs["data-local"]: c for c in doc.all("article", class_="claim-card")}
+        headings = find(doc, "h3", class_="prefecture")
+        assert {h for r in expected for h in [href(r["pref"])]} == {hrefs(h)[0] for h in headings}
+        cards = {c.attrs["data-local"]: c for c in find(doc, "article", class_="claim-card")}
         assert set(cards) == {r["local"] for r in expected}
         for r in expected:
-            assert r["pev"] in [q.text() for q in cards[r["local"]].all("blockquote")]
+            assert r["pev"] in [q.get_text() for q in find(cards[r["local"]], "blockquote")]
 
 
 def test_plan_section_page_shows_its_path_and_everything_under_it(page, store):
@@ -264,8 +206,8 @@ def test_plan_section_page_shows_its_path_and_everything_under_it(page, store):
     under = {r["p"] for r in select(store, f"""SELECT ?p WHERE {{ ?p pg:planSection ?s .
         ?s skos:broader* <{section}> }}""")}
     doc = page(section)
-    assert doc.one("nav", class_="plan-crumbs").hrefs() == [href(PLAN), href(ID + "plan-section/2008/3")]
-    assert {r.attrs["data-program"] for r in doc.all("tr", class_="plan-program")} == under
+    assert hrefs(one(doc, "nav", class_="plan-crumbs")) == [href(PLAN), href(ID + "plan-section/2008/3")]
+    assert {r.attrs["data-program"] for r in find(doc, "tr", class_="plan-program")} == under
 
 
 def test_english_page_uses_english_labels_where_they_exist(page, store):
@@ -274,11 +216,11 @@ def test_english_page_uses_english_labels_where_they_exist(page, store):
     assert any(r["en"] for r in labels.values())
     for lang in ("en", "ja"):
         doc = page(PLAN, lang)
-        for row in doc.all("tr", class_="plan-program"):
+        for row in find(doc, "tr", class_="plan-program"):
             expected = labels[row.attrs["data-program"]]
-            name = next(a for a in row.all("a") if a.attrs["href"] == href(expected["p"])).text()
+            name = next(a for a in find(row, "a") if a.attrs["href"] == href(expected["p"])).get_text()
             assert name == (expected["en"] or expected["ja"] if lang == "en" else expected["ja"])
-        assert ("no amount printed" in doc.text()) == (lang == "en")
+        assert ("no amount printed" in doc.get_text()) == (lang == "en")
 
 
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver")

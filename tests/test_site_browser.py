@@ -15,13 +15,14 @@ import json
 import os
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urldefrag, urlencode, urljoin, urlsplit
 
 import httpx
 import pytest
+from bs4 import BeautifulSoup, Tag
 from conftest import CHROMEDRIVER, CHROMIUM, ROOT, Server, chromium
+from pages import soup
 
 from policygraph.store.embedded import EmbeddedEngine, StoreSource
 from policygraph.store.named_queries import load_queries
@@ -34,6 +35,9 @@ JSON_ACCEPT = "application/sparql-results+json,application/json;q=0.9"
 PHONE = 390               # px: the narrowest width every page must fit
 CRAWL_BUDGET = 600        # URLs fetched at most: the crawl is bounded whatever the pages link to
 NOT_OURS = ("/docs",)     # Swagger UI's page (vendored): its links are crawled, its markup is not ours to check
+# the attribute by which each element links or loads a URL
+LINK_ATTRIBUTE = {"a": "href", "link": "href", "area": "href", "form": "action", "script": "src", "img": "src",
+                  "iframe": "src", "source": "src"}
 needs_chromium = pytest.mark.skipif(
     not (CHROMIUM and CHROMEDRIVER),
     reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; .ci/run does)")
@@ -50,101 +54,79 @@ def site(dist):
 # ------------------------------------------------------------------ reading pages
 
 
-class PageParser(HTMLParser):
+@dataclass
+class Reading:
     """The links of a page, and what its markup owes assistive technology: (rule, element) per problem."""
+    links: list[str]
+    issues: list[tuple[str, str]]
 
-    def __init__(self, base: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base, self.links, self.issues = base, [], []
-        self.tables: list[list] = []          # per open table: [start tag, has caption]
-        self.svgs: list[list] = []            # per open outermost svg: [start tag, attrs, has title]
-        self.labels_for: set[str] = set()
-        self.inputs: list[tuple[str, dict]] = []
-        self.in_label = 0
-        self.mains: list[dict] = []
-        self.html_lang: str | None = None
-        self.search = self.skip = False
 
-    def handle_starttag(self, tag: str, attr_list: list[tuple[str, str | None]]) -> None:
-        attrs = {k: v or "" for k, v in attr_list}
-        element = (self.get_starttag_text() or tag)[:120]
-        self._collect_link(tag, attrs)
-        if tag == "html":
-            self.html_lang = attrs.get("lang")
-        elif tag == "main":
-            self.mains.append(attrs)
-        elif tag == "a" and attrs.get("href") == "#main":
-            self.skip = True
-        elif tag == "form" and attrs.get("role") == "search" and attrs.get("action") == "/search":
-            self.search = True
-        elif tag == "table":
-            self.tables.append([element, False])
-        elif tag == "caption" and self.tables:
-            self.tables[-1][1] = True
-        elif tag == "th" and attrs.get("scope") not in ("col", "row", "colgroup", "rowgroup"):
-            self.issues.append(("th-has-scope", element))
-        elif tag == "svg" and not self.svgs:
-            self.svgs.append([element, attrs, False])
-        elif tag == "title" and self.svgs:
-            self.svgs[-1][2] = True
-        elif tag == "label":
-            self.in_label += 1
-            if attrs.get("for"):
-                self.labels_for.add(attrs["for"])
-        elif tag in ("input", "select", "textarea") and attrs.get("type") not in ("hidden", "submit", "button",
-                                                                                  "reset", "image"):
-            self.inputs.append((element, attrs if not self.in_label else {**attrs, "aria-label": "(in label)"}))
+def start_tag(el: Tag) -> str:
+    """An element as its start tag, cut short (what a failure names)."""
+    attrs = "".join(f' {k}="{" ".join(v) if isinstance(v, list) else v}"' for k, v in el.attrs.items())
+    return f"<{el.name}{attrs}>"[:120]
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "table" and self.tables:
-            element, captioned = self.tables.pop()
-            if not captioned:
-                self.issues.append(("table-has-caption", element))
-        elif tag == "svg" and self.svgs:
-            element, attrs, titled = self.svgs.pop()
-            named = titled or attrs.get("aria-label") or attrs.get("aria-labelledby")
-            # a chart is an image; a diagram whose parts are links is a group (axe: no links inside an image)
-            role_ok = attrs.get("role") in ("img", "group", "graphics-document")
-            if attrs.get("aria-hidden") != "true" and not (role_ok and named):
-                self.issues.append(("svg-has-role-img-and-a-name", element))
-        elif tag == "label":
-            self.in_label = max(0, self.in_label - 1)
 
-    def _collect_link(self, tag: str, attrs: dict[str, str]) -> None:
-        name = {"a": "href", "link": "href", "area": "href", "form": "action", "script": "src", "img": "src",
-                "iframe": "src", "source": "src"}.get(tag)
-        value = attrs.get(name or "", "").strip()
+def links_of(page: BeautifulSoup, base: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Every URL the page links or loads, and each thing it loads from another host."""
+    links, issues = [], []
+    for el in page.find_all(list(LINK_ATTRIBUTE)):
+        value = str(el.get(LINK_ATTRIBUTE[el.name], "")).strip()
         if not value or value.startswith(("#", "mailto:", "data:", "blob:")):
-            return
-        url = urldefrag(urljoin(self.base, value))[0]
-        self.links.append(url)
-        loads = tag in ("script", "img", "iframe", "source") or (tag == "link" and attrs.get("rel") != "alternate")
-        if loads and urlsplit(url).netloc != urlsplit(self.base).netloc and tag != "a":
-            self.issues.append(("loads-nothing-from-another-host", (self.get_starttag_text() or tag)[:120]))
-
-    def page_issues(self) -> list[tuple[str, str]]:
-        """The per-element issues plus the page-wide ones (landmarks, language, the site's search box)."""
-        out = list(self.issues)
-        for element, attrs in self.inputs:
-            if not (attrs.get("aria-label") or attrs.get("aria-labelledby") or attrs.get("title")
-                    or attrs.get("id") in self.labels_for):
-                out.append(("input-has-label", element))
-        if [m.get("id") for m in self.mains] != ["main"]:
-            out.append(("one-main-landmark-with-id-main", f"{len(self.mains)} <main> element(s)"))
-        if self.html_lang not in ("ja", "en"):
-            out.append(("html-lang-ja-or-en", f'<html lang="{self.html_lang}">'))
-        if not self.search:
-            out.append(("site-search-box", '<form role="search" action="/search"> missing'))
-        if not self.skip:
-            out.append(("skip-link", '<a href="#main"> missing'))
-        return out
+            continue
+        url = urldefrag(urljoin(base, value))[0]
+        links.append(url)
+        loads = el.name in ("script", "img", "iframe", "source") or (
+            el.name == "link" and el.get("rel") != ["alternate"])
+        if loads and urlsplit(url).netloc != urlsplit(base).netloc:
+            issues.append(("loads-nothing-from-another-host", start_tag(el)))
+    return links, issues
 
 
-def read(html: str, base: str) -> PageParser:
-    parser = PageParser(base)
-    parser.feed(html)
-    parser.close()
-    return parser
+def element_issues(page: BeautifulSoup) -> list[tuple[str, str]]:
+    """Tables without their own caption, th without scope, outermost SVGs not named images or groups, and
+    inputs without a label."""
+    out = [("th-has-scope", start_tag(th)) for th in page.find_all("th")
+           if th.get("scope") not in ("col", "row", "colgroup", "rowgroup")]
+    out += [("table-has-caption", start_tag(t)) for t in page.find_all("table")
+            if not any(c.find_parent("table") is t for c in t.find_all("caption"))]
+    for svg in page.find_all("svg"):
+        named = svg.find("title") is not None or svg.get("aria-label") or svg.get("aria-labelledby")
+        # a chart is an image; a diagram whose parts are links is a group (axe: no links inside an image)
+        role_ok = svg.get("role") in ("img", "group", "graphics-document")
+        if svg.find_parent("svg") is None and svg.get("aria-hidden") != "true" and not (role_ok and named):
+            out.append(("svg-has-role-img-and-a-name", start_tag(svg)))
+    labels_for = {label["for"] for label in page.find_all("label") if label.get("for")}
+    for box in page.find_all(["input", "select", "textarea"]):
+        if box.get("type") in ("hidden", "submit", "button", "reset", "image") or box.find_parent("label"):
+            continue
+        if not (box.get("aria-label") or box.get("aria-labelledby") or box.get("title")
+                or box.get("id") in labels_for):
+            out.append(("input-has-label", start_tag(box)))
+    return out
+
+
+def page_issues(page: BeautifulSoup) -> list[tuple[str, str]]:
+    """The page-wide issues: landmarks, language, the site's search box and skip link."""
+    out = []
+    mains = page.find_all("main")
+    if [m.get("id") for m in mains] != ["main"]:
+        out.append(("one-main-landmark-with-id-main", f"{len(mains)} <main> element(s)"))
+    html = page.find("html")
+    lang = html.get("lang") if isinstance(html, Tag) else None
+    if lang not in ("ja", "en"):
+        out.append(("html-lang-ja-or-en", f'<html lang="{lang}">'))
+    if page.find("form", role="search", action="/search") is None:
+        out.append(("site-search-box", '<form role="search" action="/search"> missing'))
+    if page.find("a", href="#main") is None:
+        out.append(("skip-link", '<a href="#main"> missing'))
+    return out
+
+
+def read(html: str, base: str) -> Reading:
+    page = soup(html)
+    links, issues = links_of(page, base)
+    return Reading(links, issues + element_issues(page) + page_issues(page))
 
 
 # ------------------------------------------------------------------ the crawl
@@ -264,7 +246,7 @@ def test_every_page_is_structured_for_assistive_technology(crawl):
         if not f.html or f.status >= 400 or urlsplit(f.url).path.startswith(NOT_OURS):
             continue
         checked += 1
-        for rule, element in dict.fromkeys(read(f.html, f.url).page_issues()):
+        for rule, element in dict.fromkeys(read(f.html, f.url).issues):
             seen[rule, section_of(f.url), element].append(local(f.url))
     assert checked > 20
     report = [f"{rule} | {area} | {element} | on {len(pages)} page(s), e.g. {', '.join(pages[:3])}"

@@ -7,11 +7,11 @@ the pages must show what the ontology and shapes graphs state, all of it, and no
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 
 import pytest
+from bs4 import BeautifulSoup
 from conftest import CHROMEDRIVER, CHROMIUM, ROOT, Server, chromium, select
+from pages import by_id, find, hrefs, soup, unique_ids
 
 from policygraph.store.embedded import EmbeddedEngine, StoreSource
 from policygraph.store.named_queries import load_queries
@@ -21,68 +21,19 @@ ONTOLOGY_GRAPH = "https://w3id.org/policygraph/graph/ontology"
 SHAPES_GRAPH = "https://w3id.org/policygraph/graph/shapes"
 PG = "https://w3id.org/policygraph/def#"
 SVG = "{http://www.w3.org/2000/svg}"
-VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
-@dataclass
-class El:
-    tag: str
-    attrs: dict[str, str]
-    children: list[El | str] = field(default_factory=list)
-
-    def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
-
-    def all(self, tag: str | None = None, cls: str | None = None) -> list[El]:
-        found = []
-        for c in self.children:
-            if isinstance(c, El):
-                if (tag is None or c.tag == tag) and (cls is None or cls in c.attrs.get("class", "").split()):
-                    found.append(c)
-                found += c.all(tag, cls)
-        return found
-
-    def hrefs(self) -> list[str]:
-        return [a.attrs["href"] for a in self.all("a") if "href" in a.attrs]
-
-
-class Tree(HTMLParser):
-    """Just enough of a DOM: elements with attributes, children and text (the pages are well nested)."""
-
-    def __init__(self, html: str):
-        super().__init__()
-        self.root = El("#document", {})
-        self.stack = [self.root]
-        self.ids: dict[str, El] = {}
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        el = El(tag, {k: v or "" for k, v in attrs})
-        self.stack[-1].children.append(el)
-        if "id" in el.attrs:
-            assert el.attrs["id"] not in self.ids, f"duplicate id {el.attrs['id']}"
-            self.ids[el.attrs["id"]] = el
-        if tag not in VOID_TAGS:
-            self.stack.append(el)
-
-    def handle_endtag(self, tag):
-        while len(self.stack) > 1:
-            if self.stack.pop().tag == tag:
-                break
-
-    def handle_data(self, data):
-        self.stack[-1].children.append(data)
-
-
-def page(client, path: str, lang: str = "ja") -> Tree:
+def page(client, path: str, lang: str = "ja") -> BeautifulSoup:
     r = client.get(path, params={"lang": lang}, headers={"Accept": "text/html"})
     assert r.status_code == 200, r.text[:300]
     client.cookies.clear()   # ?lang= sets a cookie: each call says its language
-    return Tree(r.text)
+    doc = soup(r.text)
+    unique_ids(doc)
+    return doc
 
 
 @pytest.fixture(scope="module")
-def ontology_page(client) -> Tree:
+def ontology_page(client) -> BeautifulSoup:
     return page(client, "/ontology")
 
 
@@ -98,8 +49,8 @@ def test_every_pg_term_has_its_anchor(store, ontology_page):
     terms = {r["t"] for r in declared} | {r["t"] for r in used}
     assert len(declared) > 50
     for iri in terms:
-        assert local(iri) in ontology_page.ids, f"/ontology has no id={local(iri)} for {iri}"
-        assert iri in ontology_page.ids[local(iri)].text()
+        assert ontology_page.find(id=local(iri)) is not None, f"/ontology has no id={local(iri)} for {iri}"
+        assert iri in by_id(ontology_page, local(iri)).get_text()
 
 
 def test_metadata_as_the_graph_states_it(store, ontology_page):
@@ -108,11 +59,11 @@ def test_metadata_as_the_graph_states_it(store, ontology_page):
         <{ontology}> ?p ?o }} }}""")}
     version = facts["http://www.w3.org/2002/07/owl#versionInfo"]
     licence = facts["http://purl.org/dc/terms/license"]
-    assert version in ontology_page.ids["meta-version-info"].text()
-    assert licence in ontology_page.ids["meta-licence"].hrefs()
-    assert facts["http://www.w3.org/2002/07/owl#versionIRI"] in ontology_page.ids["meta-version-iri"].hrefs()
+    assert version in by_id(ontology_page, "meta-version-info").get_text()
+    assert licence in hrefs(by_id(ontology_page, "meta-licence"))
+    assert facts["http://www.w3.org/2002/07/owl#versionIRI"] in hrefs(by_id(ontology_page, "meta-version-iri"))
     for key, prop in (("creator", "creator"), ("modified", "modified"), ("issued", "issued")):
-        row = ontology_page.ids[f"meta-{key}"].text()
+        row = by_id(ontology_page, f"meta-{key}").get_text()
         if f"http://purl.org/dc/terms/{prop}" in facts:
             assert facts[f"http://purl.org/dc/terms/{prop}"] in row
         else:   # a field the ontology lacks is said to be absent, not filled in
@@ -126,8 +77,8 @@ def test_namespaces_table_lists_the_namespaces_used(store, ontology_page):
         UNION {{ ?s ?p ?o BIND(DATATYPE(?o) AS ?i) FILTER(isLiteral(?o)) }}
         FILTER(isIRI(?i) && ?i != <https://w3id.org/policygraph/def>) }} }}""")
     used = {r["i"] for r in rows if r["i"]}
-    section = next(s for s in ontology_page.root.all("section") if s.attrs.get("aria-labelledby") == "sec-namespaces")
-    listed = [c.text() for c in section.all("code", "namespace")]
+    section = next(s for s in find(ontology_page, "section") if s.attrs.get("aria-labelledby") == "sec-namespaces")
+    listed = [c.get_text() for c in find(section, "code", class_="namespace")]
     assert listed
     for iri in used:
         assert any(iri.startswith(ns) for ns in listed), f"no namespace of {iri} in the table"
@@ -146,17 +97,17 @@ def test_class_domain_and_range_lists_equal_the_axioms(store, ontology_page):
         OPTIONAL {{ ?p ?opposite ?other
                     FILTER(?opposite IN (rdfs:domain, rdfs:range) && ?opposite != ?axiom) }} }} }}""")
     for c in classes:
-        article = ontology_page.ids[local(c)]
+        article = by_id(ontology_page, local(c))
         for axiom, cls in (("domain", "domain-of"), ("range", "range-of")):
             expected: dict[str, set[str]] = {}
             for r in axioms:
                 if r["c"] == c and r["axiom"].endswith(axiom):
                     expected.setdefault(r["p"], set()).update({r["other"]} if r["other"] else set())
-            tables = article.all("table", cls)
+            tables = find(article, "table", class_=cls)
             shown = {}
-            for tr in (tables[0].all("tr")[1:] if tables else []):
-                prop = tr.all("th")[0].hrefs()[0]
-                shown[PG + prop.removeprefix("#")] = {h for h in tr.all("td")[0].hrefs()}
+            for tr in (find(tables[0], "tr")[1:] if tables else []):
+                prop = hrefs(find(tr, "th")[0])[0]
+                shown[PG + prop.removeprefix("#")] = {h for h in hrefs(find(tr, "td")[0])}
             assert set(shown) == set(expected), f"{c} {axiom}"
             for p, others in expected.items():   # the other end of each property, linked
                 assert {h.removeprefix("#") for h in shown[p]} >= {local(o) for o in others if o.startswith(PG)}
@@ -170,15 +121,15 @@ def test_every_concept_of_every_code_list(store, ontology_page):
         OPTIONAL { ?c skos:prefLabel ?ja FILTER(lang(?ja) = "ja") } } GROUP BY ?scheme ?c""")
     schemes = {r["scheme"] for r in concepts}
     assert "https://w3id.org/policygraph/id/code/budget-stage" in schemes and len(concepts) > 100
-    rows = {tr.attrs["data-iri"]: tr for tr in ontology_page.root.all("tr") if "data-iri" in tr.attrs}
+    rows = {tr.attrs["data-iri"]: tr for tr in find(ontology_page, "tr") if "data-iri" in tr.attrs}
     for r in concepts:
         row = rows[r["c"]]
         if r["notation"]:
-            assert r["notation"] in [c.text() for c in row.all("code", "notation")]
-        assert r["label"] is None or r["label"] in row.text()
-        assert r["c"].removeprefix("https://w3id.org/policygraph") in row.hrefs()[0]   # the concept's own page
+            assert r["notation"] in [c.get_text() for c in find(row, "code", class_="notation")]
+        assert r["label"] is None or r["label"] in row.get_text()
+        assert r["c"].removeprefix("https://w3id.org/policygraph") in hrefs(row)[0]   # the concept's own page
     for scheme in schemes:
-        assert scheme.removeprefix("https://w3id.org/policygraph/") in ontology_page.ids
+        assert ontology_page.find(id=scheme.removeprefix("https://w3id.org/policygraph/")) is not None
 
 
 def test_class_diagram_is_svg_with_a_box_per_class_and_an_arrow_per_subclass(store, client, ontology_page):
@@ -201,7 +152,7 @@ def test_class_diagram_is_svg_with_a_box_per_class_and_an_arrow_per_subclass(sto
     labels = " ".join(t.text or "" for t in svg.iter(SVG + "tspan"))
     for row in props:
         assert (row["d"], row["r"]) in drawn and local(row["p"]) in labels
-    inline = ontology_page.ids["sec-diagram"]
+    inline = by_id(ontology_page, "sec-diagram")
     assert inline is not None
     html = client.get("/ontology", headers={"Accept": "text/html"}).text
     start = html.index('<svg xmlns="http://www.w3.org/2000/svg" class="class-diagram"')
@@ -219,25 +170,25 @@ def test_shapes_page_lists_every_node_shape_with_its_target(store, client, ontol
     ja, en = page(client, "/shapes"), page(client, "/shapes", "en")
     assert len({r["shape"] for r in shapes}) > 20
     for r in shapes:
-        article = ja.ids[r["shape"].rsplit("#", 1)[-1]]
+        article = by_id(ja, r["shape"].rsplit("#", 1)[-1])
         if r["target"]:
-            assert f"/ontology#{local(r['target'])}" in article.hrefs()
+            assert f"/ontology#{local(r['target'])}" in hrefs(article)
             # and the class's documentation names the shapes that check it
-            assert f"/shapes#{r['shape'].rsplit('#', 1)[-1]}" in ontology_page.ids[local(r["target"])].hrefs()
+            assert f"/shapes#{r['shape'].rsplit('#', 1)[-1]}" in hrefs(by_id(ontology_page, local(r["target"])))
     for r in messages:
         name = r["shape"].rsplit("#", 1)[-1]
-        assert r["ja"] in ja.ids[name].text() and r["en"] in en.ids[name].text()
-        assert r["en"] not in ja.ids[name].text()   # the page's language, not both
+        assert r["ja"] in by_id(ja, name).get_text() and r["en"] in by_id(en, name).get_text()
+        assert r["en"] not in by_id(ja, name).get_text()   # the page's language, not both
 
 
 def test_english_page_puts_english_first(client):
     en, ja = page(client, "/ontology", "en"), page(client, "/ontology", "ja")
     for tree, first, second in ((en, "public program", "公的施策・事業"), (ja, "公的施策・事業", "public program")):
-        spans = tree.ids["PublicProgram-h"].all("span")
-        assert [s.text() for s in spans if s.attrs.get("lang")][:2] == [first, second]
-    assert en.root.all("h1")[0].text() == "policygraph ontology"
-    draft = next(tr for tr in en.root.all("tr") if tr.attrs.get("data-iri", "").endswith("budget-stage/draft"))
-    assert [td.text() for td in draft.all("td")][:2] == ["draft budget", "予算案"]
+        spans = find(by_id(tree, "PublicProgram-h"), "span")
+        assert [s.get_text() for s in spans if s.attrs.get("lang")][:2] == [first, second]
+    assert find(en, "h1")[0].get_text() == "policygraph ontology"
+    draft = next(tr for tr in find(en, "tr") if tr.attrs.get("data-iri", "").endswith("budget-stage/draft"))
+    assert [td.get_text() for td in find(draft, "td")][:2] == ["draft budget", "予算案"]
 
 
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver")

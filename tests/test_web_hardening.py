@@ -14,12 +14,12 @@ import re
 import socket
 import threading
 import time
-from html.parser import HTMLParser
 
 import httpx
 import pytest
 from conftest import CHROMEDRIVER, CHROMIUM, ROOT, Server, chromium
 from fastapi.testclient import TestClient
+from pages import soup
 
 from policygraph.web.app import Settings, create_app
 from policygraph.web.http_limits import deadline_protocol
@@ -90,19 +90,9 @@ def site(engine, dist):
 # ------------------------------------------------------------------ script links
 
 
-class Links(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.hrefs += [v for k, v in attrs if k in ("href", "src", "action") and v is not None]
-
-
 def hrefs(html: str) -> list[str]:
-    parser = Links()
-    parser.feed(html)
-    return parser.hrefs
+    """Every href, src and action value on the page, in document order."""
+    return [str(v) for el in soup(html).find_all(True) for k, v in el.attrs.items() if k in ("href", "src", "action")]
 
 
 def assert_only_safe_links(html: str, where: str) -> None:
