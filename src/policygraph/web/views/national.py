@@ -373,11 +373,16 @@ async def national_plan(request: Request, subject: Subject) -> list[Section]:
     return [Section("plan_tree.html", tree, {"ja": "計画の体系と予算額", "en": "The plan's outline and budgets"})]
 
 
+async def _tree_of(request: Request, subject: Subject, kind: str, via: str) -> PlanTree | None:
+    """The tree of the plan a subject of this kind belongs to (reached by the path via), or None."""
+    if PG + kind not in subject.types:
+        return None
+    plan = await _plan_of(request, subject.iri, via)
+    return await plan_tree(request, plan, subject.lang) if plan else None
+
+
 async def plan_section(request: Request, subject: Subject) -> list[Section]:
-    if PG + "PlanSection" not in subject.types:
-        return []
-    plan = await _plan_of(request, subject.iri, "skos:inScheme")
-    tree = await plan_tree(request, plan, subject.lang) if plan else None
+    tree = await _tree_of(request, subject, "PlanSection", "skos:inScheme")
     if tree is None or subject.iri not in tree.sections:
         return []
     data = {"tree": tree, "path": tree.path_to(subject.iri), "node": tree.sections[subject.iri]}
@@ -396,10 +401,7 @@ def _grouped(found: list[Claim]) -> list[tuple[Ref | None, list[Claim]]]:
 
 
 async def national_program(request: Request, subject: Subject) -> list[Section]:
-    if PG + "NationalProgram" not in subject.types:
-        return []
-    plan = await _plan_of(request, subject.iri, "pg:planSection/skos:inScheme")
-    tree = await plan_tree(request, plan, subject.lang) if plan else None
+    tree = await _tree_of(request, subject, "NationalProgram", "pg:planSection/skos:inScheme")
     if tree is None or subject.iri not in tree.programs:
         return []
     program = tree.programs[subject.iri]
