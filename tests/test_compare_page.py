@@ -205,7 +205,7 @@ def test_empty_form_without_a_choice(client):
 @pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="needs Debian's chromium and chromium-driver")
 def test_compare_nagano_and_tottori_in_the_browser(app):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import Select
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     driver = chromium()
     try:
@@ -216,7 +216,8 @@ def test_compare_nagano_and_tottori_in_the_browser(app):
             driver.find_element(By.CSS_SELECTOR, 'input[name="year"][value="2025"]').click()
             Select(driver.find_element(By.ID, "cmp-group")).select_by_value("national-program")
             driver.find_element(By.CSS_SELECTOR, ".compare-form button[type=submit]").click()
-            table = driver.find_element(By.ID, "compare-table")
+            # the click starts a navigation: wait for the answer page rather than reading the form page
+            table = WebDriverWait(driver, 30).until(lambda d: d.find_element(By.ID, "compare-table"))
             headings = [th.text for th in table.find_elements(By.CSS_SELECTOR, "thead th")]
             assert any("長野県" in h for h in headings) and any("鳥取県" in h for h in headings)
             assert table.find_element(By.TAG_NAME, "caption").text
