@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import multiprocessing
 import os
 import signal
 import socket
@@ -28,6 +27,7 @@ from policygraph.web.app import Settings, create_app
 from policygraph.web.logs import JsonFormatter
 from policygraph.store import sandbox
 from policygraph.store.embedded import EmbeddedEngine, StoreSource, WorkerLimits
+from policygraph.store.template import running
 from policygraph.store.engines import Job
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -39,9 +39,9 @@ def other_client(**kw) -> httpx.Client:
     return httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"), **kw)
 
 
-def worker_pids() -> set[int]:
-    """Every live query worker of this test process (other tests' engines included)."""
-    return {p.pid for p in multiprocessing.active_children() if p.name == "policygraph-query"}
+def gone(*pids: int) -> bool:
+    """Whether none of these worker processes runs any more (workers are the store process's children)."""
+    return not any(running(pid) for pid in pids)
 
 
 def idle_pids(engine) -> set[int]:
@@ -213,7 +213,7 @@ def test_a_query_past_its_memory_limit_is_stopped_and_its_memory_freed(server, e
     assert "300 MiB" in r.json()["detail"]
     assert wait_until(lambda: healthy(server))
     assert len(before - idle_pids(engine)) == 1, "the worker that held the memory was replaced"
-    assert wait_until(lambda: not (before - idle_pids(engine)) & worker_pids(), 5), "… and is gone"
+    assert wait_until(lambda: gone(*(before - idle_pids(engine))), 5), "… and is gone"
     for pid in idle_pids(engine):  # what is left is a store's worth, not the query's
         assert sandbox.resident_bytes(pid) < 300 << 20
 
@@ -229,7 +229,7 @@ def test_a_client_that_hangs_up_frees_its_worker(server, engine):
     busy = (before - idle_pids(engine)).pop()
     s.close()
     # well before the query's own 8 s limit, its worker is stopped and replaced
-    assert wait_until(lambda: busy not in worker_pids(), 4)
+    assert wait_until(lambda: gone(busy), 4)
     assert wait_until(lambda: healthy(server))
 
 
@@ -264,7 +264,7 @@ def test_one_client_cannot_take_every_worker(server, engine):
 def test_health_says_degraded_while_the_pool_is_short(server, engine):
     idle = [w.process.pid for w in list(engine._idle.queue)]
     os.kill(idle[0], signal.SIGKILL)  # as the kernel's OOM killer would
-    assert wait_until(lambda: not any(p == idle[0] for p in worker_pids()), 5)
+    assert wait_until(lambda: gone(idle[0]), 5)
     with other_client(timeout=5) as c:
         health = c.get(server.url + "/health").json()
         assert health["status"] == "degraded" and health["workers"]["live"] == 1

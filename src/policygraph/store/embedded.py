@@ -1,16 +1,17 @@
 """The embedded engine: pyoxigraph in a small pool of killable worker processes.
 
 pyoxigraph has no query timeout and cannot be interrupted from Python (it releases the GIL,
-so an abandoned thread keeps a core busy). Each query therefore runs in a worker process over
-its own read-only copy of the store; a query that passes its time limit gets its worker
-killed (SIGKILL frees the CPU at once) and a fresh worker is started in the background.
+so an abandoned thread keeps a core busy). Each query therefore runs in a worker process; a
+query that passes its time limit gets its worker killed (SIGKILL frees the CPU at once) and a
+successor is started in the background. Workers are forked from one process that has loaded the
+store (template.py): they share its pages copy-on-write, and a successor is ready in
+milliseconds instead of a reload.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing as mp
 import os
 import queue
 import signal
@@ -20,7 +21,6 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from multiprocessing.context import SpawnContext, SpawnProcess
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from policygraph.store.engines import (
 )
 from policygraph.store.formats import render
 from policygraph.store.loading import rdf_file_format
+from policygraph.store.template import ForkedWorker, Recipe, Template
 
 log = logging.getLogger("policygraph.engine")
 TICK = 0.025  # seconds between checks of a running query's memory and its client
@@ -88,21 +89,15 @@ def _graphs(names: tuple[str, ...] | None) -> list[ox.NamedNode | ox.BlankNode] 
     return None if names is None else [ox.NamedNode(g) for g in names]
 
 
-def _worker_main(conn: Connection, source: StoreSource, limits: WorkerLimits) -> None:
-    isolation = () if limits.network else sandbox.isolate_network()  # before any file or thread is opened
-    try:
-        store = source.open()
-    except Exception as e:  # reported to the parent, which decides
-        conn.send(("failed", f"{type(e).__name__}: {e}"))
-        return
-    sandbox.run_with_deep_stack(_serve_jobs, conn, store, limits, isolation)
+def _no_isolation() -> tuple[str, ...]:
+    return ()
 
 
 def _serve_jobs(conn: Connection, store: ox.Store, limits: WorkerLimits, isolation: tuple[str, ...]) -> None:
     # the parent stops a query that adds more than limits.memory (it watches resident memory); this
     # backstop ends the process if the parent's watch ever falls behind
     sandbox.cap_data_segment(2 * limits.memory + (256 << 20))
-    conn.send(("ready", {"triples": len(store), "isolation": isolation}))
+    conn.send(("ready", {"isolation": isolation}))  # the template counted the triples (len() walks the store)
     while True:
         try:
             job = conn.recv()
@@ -143,14 +138,14 @@ def _answer(status: str, payload: Any) -> Result:
 
 @dataclass
 class _Worker:
-    process: SpawnProcess
+    process: ForkedWorker
     conn: Connection
     baseline: int = 0      # resident bytes with the store loaded, before any query
 
 
 @dataclass
 class EmbeddedEngine:
-    """A small pool of worker processes, each with the whole store; one query per worker at a time.
+    """A small pool of worker processes forked from the store's process; one query per worker at a time.
 
     A query that passes its time or memory limit, crashes its worker, or whose client hangs up gets
     its worker killed (SIGKILL frees CPU and memory at once) and a successor started in the
@@ -169,8 +164,9 @@ class EmbeddedEngine:
     _share: int = field(default=1, init=False)
     _idle: queue.Queue[_Worker] = field(default_factory=queue.Queue, init=False)
     _spare: queue.Queue[_Worker] = field(default_factory=queue.Queue, init=False)
-    # spawn, not fork: the parent may hold threads and a store
-    _ctx: SpawnContext = field(default_factory=lambda: mp.get_context("spawn"), init=False)
+    # workers are forked from the template process, which holds the loaded store (template.py)
+    _template: Template | None = field(default=None, init=False)
+    _template_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _held: Counter[str | None] = field(default_factory=Counter, init=False)
     _busy: int = field(default=0, init=False)
@@ -192,12 +188,28 @@ class EmbeddedEngine:
     # ---------------------------------------------------------------- starting and stopping workers
 
     def _spawn(self) -> _Worker:
-        parent, child = self._ctx.Pipe()
-        p = self._ctx.Process(target=_worker_main, args=(child, self.source, self.limits), daemon=True,
-                              name="policygraph-query")
-        p.start()
-        child.close()
-        return _Worker(p, parent)
+        """A worker forked from the template (milliseconds); the template itself is started again
+        (a load) only when it has gone."""
+        with self._template_lock:
+            if self._template is None or not self._template.alive():
+                if self._template is not None:
+                    self._template.close()
+                self._template = self._start_template()
+                self.triples = self._template.detail["triples"]
+            template = self._template
+        try:
+            process, conn = template.fork()
+        except (EOFError, OSError) as e:
+            raise EngineUnavailable(f"the store process could not start a query worker: {e}") from None
+        return _Worker(process, conn)
+
+    def _start_template(self) -> Template:
+        isolate = _no_isolation if self.limits.network else sandbox.isolate_network
+        try:
+            return Template(Recipe(self.source.open, _serve_jobs, self.limits, isolate, sandbox.run_with_deep_stack),
+                            self.start_timeout)
+        except (TimeoutError, RuntimeError) as e:
+            raise EngineUnavailable(str(e)) from None
 
     def _await_ready(self, w: _Worker) -> None:
         if not w.conn.poll(self.start_timeout):
@@ -210,7 +222,7 @@ class EmbeddedEngine:
         if status != "ready":
             raise EngineUnavailable(f"a query worker could not open the store: {detail}")
         w.baseline = self._resident(w) or 0
-        self.triples, self.isolation = detail["triples"], tuple(detail["isolation"])
+        self.isolation = tuple(detail["isolation"])
 
     @staticmethod
     def _resident(w: _Worker) -> int | None:
@@ -428,4 +440,7 @@ class EmbeddedEngine:
                 except queue.Empty:
                     break
                 w.process.kill()
-                w.process.join(timeout=1)  # reaped here, not left for whoever lists child processes next
+                w.process.join(timeout=1)  # reaped by the template, not left for whoever lists processes next
+        with self._template_lock:
+            if self._template is not None:
+                self._template.close()

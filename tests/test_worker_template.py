@@ -1,0 +1,74 @@
+"""The query pool's workers are forked from one process that has loaded the store (store/template.py):
+they share its pages, and a stopped worker's successor is forked again, never loaded again."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from policygraph.store.embedded import EmbeddedEngine, StoreSource
+from policygraph.store.engines import Job, QueryTimeout
+from policygraph.store.template import running
+
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+
+def parent_of(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[1])
+
+
+def kib(pid: int, *fields: str) -> int:
+    values = {line.split(":")[0]: int(line.split()[1]) for line in Path(f"/proc/{pid}/smaps_rollup").read_text()
+              .splitlines() if line.endswith("kB")}
+    return sum(values.get(f, 0) for f in fields)
+
+
+@pytest.fixture
+def engine(dist):
+    e = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=2)
+    yield e
+    e.close()
+
+
+def idle(engine) -> set[int]:
+    return {w.process.pid for w in list(engine._idle.queue)}
+
+
+def test_workers_are_children_of_the_store_process_and_share_its_pages(engine):
+    template = engine._template.process.pid
+    workers = idle(engine)
+    assert len(workers) == 2 and all(parent_of(pid) == template for pid in workers)
+    for pid in workers:  # the loaded store is shared copy-on-write: most of a worker's memory is not its own
+        assert kib(pid, "Shared_Clean", "Shared_Dirty") > kib(pid, "Private_Clean", "Private_Dirty")
+
+
+def test_a_stopped_worker_is_forked_again_not_loaded_again(engine):
+    template, triples, before = engine._template.process.pid, engine.triples, idle(engine)
+    with pytest.raises(QueryTimeout):
+        engine.run(Job(RUNAWAY, "json"), 1)
+    deadline = time.monotonic() + 30
+    while (engine._starting or len(idle(engine)) < 2) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    after = idle(engine)
+    stopped, successor = before - after, after - before
+    assert len(stopped) == 1 and not any(running(pid) for pid in stopped)
+    assert len(successor) == 1 and parent_of(successor.pop()) == template
+    # the same store process: nothing was loaded again
+    assert engine._template.process.pid == template and engine._template.alive() and engine.triples == triples
+    assert b'"boolean": true' in engine.run(Job("ASK { ?s ?p ?o }", "json"), 5).body
+
+
+def test_the_store_process_is_started_again_when_it_has_gone(engine):
+    old = engine._template.process
+    old.kill()
+    old.join(5)
+    workers = idle(engine)
+    for w in list(engine._idle.queue):  # as if the kernel's OOM killer took them all
+        w.process.kill()
+    deadline = time.monotonic() + 10
+    while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert b'"boolean": true' in engine.run(Job("ASK { ?s ?p ?o }", "json"), 10).body
+    assert engine._template.process.pid != old.pid and engine._template.alive()
