@@ -102,6 +102,14 @@ def paste_query(driver, text: str) -> None:
                           "cm.setValue(arguments[0]); cm.setCursor(cm.lineCount(), 0)", text)
 
 
+def run_pasted(driver, text: str, seconds: float = 20) -> None:
+    """Paste a query, press Run and wait until the page says how it went."""
+    from selenium.webdriver.common.by import By
+    paste_query(driver, text)
+    driver.find_element(By.ID, "run").click()
+    wait(driver, finished, seconds)
+
+
 def run_with_ctrl_enter(driver) -> None:
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.keys import Keys
@@ -170,9 +178,7 @@ def test_results_sort_page_format_numbers_and_show_labels(site, browser):
     from selenium.webdriver.common.by import By
 
     browser.get(site + "/query?lang=ja")
-    paste_query(browser, AMOUNTS)
-    browser.find_element(By.ID, "run").click()
-    wait(browser, finished)
+    run_pasted(browser, AMOUNTS)
     total = len(httpx.post(site + "/sparql", data={"query": AMOUNTS}, headers={"Accept": "text/csv"}).text
                 .strip().splitlines()) - 1
     assert total > 100 and status(browser).startswith(f"{total:,} 行")
@@ -264,9 +270,7 @@ def test_errors_are_said_in_words(site, browser):
     run_with_ctrl_enter(browser)
     wait(browser, lambda d: status(d).startswith("47 行"))
     # a parse error: the status, announced to screen readers, says what the endpoint said
-    paste_query(browser, "SELECT * WHERE { ?s ?p ")
-    browser.find_element(By.ID, "run").click()
-    wait(browser, finished)
+    run_pasted(browser, "SELECT * WHERE { ?s ?p ")
     assert status(browser).startswith("400 クエリの誤り: bad query — SPARQL syntax error")
     assert browser.find_element(By.ID, "status").get_attribute("aria-live") == "polite"
 
@@ -288,9 +292,7 @@ def test_no_request_goes_to_another_host(site, browser):
         shown = [h.text for h in wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".CodeMirror-hints li"), 5)]
     except TimeoutException:
         shown = []  # checked below, after the requests
-    paste_query(browser, AMOUNTS)
-    browser.find_element(By.ID, "run").click()
-    wait(browser, finished)
+    run_pasted(browser, AMOUNTS)
     requested = set()
     for entry in browser.get_log("performance"):
         message = json.loads(entry["message"])["message"]
@@ -314,19 +316,13 @@ def test_limits_are_said_in_words(site, browser):
     from selenium.webdriver.common.by import By
 
     browser.get(site + "/query?lang=ja")
-    paste_query(browser, ALL)
-    browser.find_element(By.ID, "run").click()
-    wait(browser, finished)
+    run_pasted(browser, ALL)
     assert status(browser).startswith("5,000 行") and status(browser).endswith("（上限 5,000 行で打ち切り）")
     assert "1–50 行目 / 全 5,000 行" in browser.find_element(By.CSS_SELECTOR, "#result-table caption").text
     # a graph (CONSTRUCT) is shown as Turtle
-    paste_query(browser, f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ ?s a <{PG}Prefecture> ; ?p ?o }}")
-    browser.find_element(By.ID, "run").click()
-    wait(browser, finished)
+    run_pasted(browser, f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ ?s a <{PG}Prefecture> ; ?p ?o }}")
     turtle = browser.find_element(By.CSS_SELECTOR, "pre.query-graph").text
     assert "RDF（Turtle）" in status(browser) and "<https://w3id.org/policygraph/id/prefecture/20>" in turtle
     # out of time: the endpoint's 504 in words
-    paste_query(browser, SLOW)
-    browser.find_element(By.ID, "run").click()
-    wait(browser, finished, seconds=60)
+    run_pasted(browser, SLOW, 60)
     assert status(browser).startswith("504 時間切れ:"), status(browser)

@@ -16,6 +16,7 @@ import multiprocessing as mp
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -164,10 +165,9 @@ class Template:
             return code
 
     def wait_reaped(self, pid: int, timeout: float | None) -> None:
-        waited = 0.0
-        while self.exitcode(pid) is None and (timeout is None or waited < timeout):
-            threading.Event().wait(REAP_EVERY)
-            waited += REAP_EVERY
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.exitcode(pid) is None and (deadline is None or time.monotonic() < deadline):
+            time.sleep(REAP_EVERY)
 
     def alive(self) -> bool:
         return self.process.is_alive()
