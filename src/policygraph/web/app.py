@@ -10,6 +10,7 @@ every problem into one JSON shape or one HTML error page.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -47,5 +48,19 @@ def create_app(engine: Engine, settings: Settings | None = None, queries: dict[s
     for module in (resources, dataset, vocabulary, pages, api_docs, compare_page, search_page):
         app.include_router(module.router)
     api_docs.mount_assets(app)
+    _document_sparql(app)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return app
+
+
+def _document_sparql(app: FastAPI) -> None:
+    """/sparql is a plain Starlette route (sparql.py says why): its OpenAPI entry is added by hand."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            schema["paths"] = {"/sparql": sparql.OPENAPI, **schema["paths"]}
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]

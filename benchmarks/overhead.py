@@ -1,0 +1,262 @@
+"""Small queries: policygraph's /sparql against `oxigraph serve-read-only`, and where our time goes.
+
+Serves the shipped build plus a synthetic file (benchmarks/generate.py) three ways on 127.0.0.1:
+`policygraph serve` (the embedded store, default workers), `oxigraph serve-read-only
+--union-default-graph` on the same files, and a floor: uvicorn (the server policygraph runs on)
+with an ASGI app that answers every request with a fixed body and does nothing else — the least any
+request through a Python ASGI server costs here. Then sends ASK and single-resource lookups to all
+three, interleaved (each round in a fresh random order, one keep-alive httpx client), and reports
+medians and ratios to Oxigraph. With --cache it also runs policygraph with its response cache on.
+
+The split of policygraph's own time is measured in this process on the same data (no HTTP): the
+request check, reading the request, the whole app answering with an engine that replies at once
+(the framework: middleware, routing, negotiation, headers), the hand-off to a query worker and back
+(engine.arun minus the engine's own time), and the query in pyoxigraph with serialisation.
+
+    python benchmarks/overhead.py --size 1m --rounds 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(HERE))
+
+from loadtest import data_file  # noqa: E402
+from run import free_port, load_oxigraph, wait  # noqa: E402
+
+from policygraph.store.embedded import EmbeddedEngine, StoreSource, execute  # noqa: E402
+from policygraph.store.engines import Job, Result  # noqa: E402
+from policygraph.web.app import create_app  # noqa: E402
+from policygraph.web.settings import Settings  # noqa: E402
+from policygraph.web.sparql import check_query, parse_request  # noqa: E402
+
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+FLOOR_APP = '''
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"application/sparql-results+json")]})
+    await send({"type": "http.response.body", "body": b'{"head":{},"boolean":true}'})
+'''
+
+
+def queries(subject: str) -> dict[str, tuple[str, str]]:
+    """name → (query, Accept): ASK and the lookups a Linked Data client makes of one resource."""
+    json_, turtle = "application/sparql-results+json", "text/turtle"
+    return {
+        "ASK {}": ("ASK {}", json_),
+        "ASK resource": (f"ASK {{ <{subject}> ?p ?o }}", json_),
+        "label": (f"SELECT ?label WHERE {{ <{subject}> <{RDFS}label> ?label }}", json_),
+        "resource ?p ?o": (f"SELECT ?p ?o WHERE {{ <{subject}> ?p ?o }}", json_),
+        "DESCRIBE": (f"DESCRIBE <{subject}>", turtle),
+    }
+
+
+def a_subject(url: str) -> str:
+    """A project from the synthetic data (it has a label and a dozen statements)."""
+    q = "SELECT ?s WHERE { ?s a <https://w3id.org/policygraph/def#PrefecturalProject> } ORDER BY ?s LIMIT 1 OFFSET 500"
+    r = httpx.post(url, data={"query": q}, headers={"Accept": "application/sparql-results+json"}, timeout=60)
+    return r.json()["results"]["bindings"][0]["s"]["value"]
+
+
+def interleaved(targets: dict[str, str], text: str, accept: str, rounds: int, rng: random.Random) -> dict[str, float]:
+    """Median ms per target, each round sending the query once to every target in a random order."""
+    times: dict[str, list[float]] = {name: [] for name in targets}
+    order = list(targets)
+    with httpx.Client(timeout=30) as c:
+        for i in range(rounds + 20):
+            rng.shuffle(order)
+            for name in order:
+                start = time.perf_counter()
+                c.post(targets[name], data={"query": text}, headers={"Accept": accept}).raise_for_status()
+                if i >= 20:  # warm-up rounds
+                    times[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def start(cmd: list[str], url: str, **kw) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+    wait(url, proc)
+    return proc
+
+
+def serve_policygraph(data: Path, cache: bool) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "policygraph", "serve", "--port", str(port), "--graph", str(data)]
+    if cache:
+        cmd += ["--response-cache", "64"]
+    return start(cmd, f"http://127.0.0.1:{port}/health", cwd=ROOT), f"http://127.0.0.1:{port}/sparql"
+
+
+# ---------------------------------------------------------------- the split, in this process
+
+
+class AnswersAtOnce:
+    """An engine that replies without running anything: what is left of a request is the framework."""
+    triples = 1
+
+    async def arun(self, job: Job, timeout: float, wait: float | None = None, client: str | None = None,
+                   gone: object = None) -> Result:
+        return Result(b'{"head":{},"boolean":true}')
+
+    def status(self) -> None:
+        return None
+
+
+def per_call_us(fn, n: int) -> float:
+    for _ in range(min(200, n)):
+        fn()
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - start) / n * 1e6
+
+
+async def per_await_us(fn, n: int) -> float:
+    for _ in range(min(200, n)):
+        await fn()
+    start = time.perf_counter()
+    for _ in range(n):
+        await fn()
+    return (time.perf_counter() - start) / n * 1e6
+
+
+def scope_for(text: str) -> tuple[dict, bytes]:
+    body = urlencode({"query": text}).encode()
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+            "path": "/sparql", "raw_path": b"/sparql", "root_path": "", "query_string": b"",
+            "headers": [(b"host", b"127.0.0.1"), (b"accept", b"application/sparql-results+json"),
+                        (b"content-type", b"application/x-www-form-urlencoded"),
+                        (b"content-length", str(len(body)).encode())],
+            "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 80)}, body
+
+
+async def split(data: Path, text: str, n: int) -> dict[str, float]:
+    """µs per request of each stage of policygraph's answer to ``text`` (see the module's text)."""
+    from starlette.requests import Request  # noqa: PLC0415
+
+    settings = Settings()
+    scope, body = scope_for(text)
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        pass
+
+    app = create_app(AnswersAtOnce(), settings)  # type: ignore[arg-type]
+    out = {"request check": per_call_us(lambda: check_query(text, settings), n),
+           "reading the request": await per_await_us(lambda: parse_request(Request({**scope, "app": app}, receive),
+                                                                         settings), n),
+           "framework (whole app, engine answering at once)": await per_await_us(
+               lambda: app(dict(scope), receive, send), n)}
+    engine = EmbeddedEngine(StoreSource(data), workers=1)
+    try:
+        job = Job(text, "json", None, None, settings.max_rows)
+        store = StoreSource(data).open()
+        out["query + serialisation (pyoxigraph, in process)"] = per_call_us(lambda: execute(store, job), n)
+        out["hand-off to a worker and back"] = (await per_await_us(lambda: engine.arun(job, 10), n)
+                                                - out["query + serialisation (pyoxigraph, in process)"])
+    finally:
+        engine.close()
+    return out
+
+
+# ---------------------------------------------------------------- report
+
+
+def markdown(report: dict) -> str:
+    lines = [f"Machine: {report['machine']}. {report['triples']:,} triples; medians of {report['rounds']} interleaved "
+             "rounds (one keep-alive httpx client), ms. Floor: uvicorn with an app that returns a fixed body.", "",
+             "| query | Oxigraph server | policygraph | ratio | " + ("with cache | ratio | " if report["cache"] else "")
+             + "floor (uvicorn, no work) | floor ratio |",
+             "| --- | ---: | ---: | ---: | " + ("---: | ---: | " if report["cache"] else "") + "---: | ---: |"]
+    for name, row in report["queries"].items():
+        ox = row["oxigraph"]
+        cells = [f"{ox:.2f}", f"{row['policygraph']:.2f}", f"{row['policygraph'] / ox:.2f}"]
+        if report["cache"]:
+            cells += [f"{row['policygraph (cache)']:.2f}", f"{row['policygraph (cache)'] / ox:.2f}"]
+        cells += [f"{row['floor']:.2f}", f"{row['floor'] / ox:.2f}"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", f"Where policygraph's time goes (µs per request, in process, `{report['split_query']}`):", "",
+              "| stage | µs |", "| --- | ---: |"]
+    lines += [f"| {stage} | {us:.0f} |" for stage, us in report["split"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", default="1m")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=1000)
+    ap.add_argument("--cache", action="store_true", help="also measure policygraph with its response cache on")
+    ap.add_argument("--out", type=Path, default=HERE / "results" / "overhead")
+    args = ap.parse_args()
+    data = data_file(args.size, args.seed)
+    assert data is not None
+    oxigraph = str(Path(sys.executable).parent / "oxigraph")
+    store_dir = HERE / "out" / f"oxigraph-{args.size}"
+    load_oxigraph(oxigraph, store_dir, [ROOT / "dist" / "policygraph.nq", data])
+    floor_dir = HERE / "out"
+    (floor_dir / "overhead_floor.py").write_text(FLOOR_APP)
+    procs: list[subprocess.Popen] = []
+    try:
+        ox_port, floor_port = free_port(), free_port()
+        procs.append(start([oxigraph, "serve-read-only", "--location", str(store_dir), "--bind",
+                            f"127.0.0.1:{ox_port}", "--union-default-graph"], f"http://127.0.0.1:{ox_port}/"))
+        procs.append(start([sys.executable, "-m", "uvicorn", "overhead_floor:app", "--port", str(floor_port),
+                            "--log-level", "warning", "--no-access-log"], f"http://127.0.0.1:{floor_port}/",
+                           cwd=floor_dir))
+        pg, pg_url = serve_policygraph(data, cache=False)
+        procs.append(pg)
+        targets = {"oxigraph": f"http://127.0.0.1:{ox_port}/query", "policygraph": pg_url,
+                   "floor": f"http://127.0.0.1:{floor_port}/"}
+        if args.cache:
+            pgc, pgc_url = serve_policygraph(data, cache=True)
+            procs.append(pgc)
+            targets["policygraph (cache)"] = pgc_url
+        subject = a_subject(pg_url)
+        triples = httpx.get(pg_url.replace("/sparql", "/health")).json()["triples"]
+        rng = random.Random(args.seed)
+        rows = {}
+        for name, (text, accept) in queries(subject).items():
+            rows[name] = interleaved(targets, text, accept, args.rounds, rng)
+            print(f"{name:16s} " + "  ".join(f"{k} {v:.3f}" for k, v in rows[name].items()), flush=True)
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=30)
+    split_query = queries(subject)["ASK resource"][0]
+    report = {"machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores, Python "
+                         f"{platform.python_version()}", "size": args.size, "triples": triples, "rounds": args.rounds,
+              "cache": args.cache, "queries": rows, "split_query": split_query,
+              "split": asyncio.run(split(data, split_query, 3000))}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
+    text = markdown(report)
+    args.out.with_suffix(".md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
