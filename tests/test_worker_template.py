@@ -46,6 +46,7 @@ def test_workers_are_children_of_the_store_process_and_share_its_pages(engine):
 
 def test_a_stopped_worker_is_forked_again_not_loaded_again(engine):
     template, triples, before = engine._template.process.pid, engine.triples, idle(engine)
+    assert engine.status()["kill_to_ready_ms"]["last_100_max"] is None
     with pytest.raises(QueryTimeout):
         engine.run(Job(RUNAWAY, "json"), 1)
     deadline = time.monotonic() + 30
@@ -58,6 +59,7 @@ def test_a_stopped_worker_is_forked_again_not_loaded_again(engine):
     # the same store process: nothing was loaded again
     assert engine._template.process.pid == template and engine._template.alive() and engine.triples == triples
     assert b'"boolean": true' in engine.run(Job("ASK { ?s ?p ?o }", "json"), 5).body
+    assert engine.status()["kill_to_ready_ms"]["last_100_max"] is not None  # /health shows what it cost
 
 
 def test_the_store_process_is_started_again_when_it_has_gone(engine):

@@ -18,7 +18,7 @@ import select
 import signal
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -196,6 +196,8 @@ class EmbeddedEngine:
     _held: Counter[str | None] = field(default_factory=Counter, init=False)
     _busy: int = field(default=0, init=False)
     _starting: int = field(default=0, init=False)
+    # seconds from each of the last kills to its successor's readiness, for /health and the benchmarks
+    _kill_to_ready: deque[float] = field(default_factory=lambda: deque(maxlen=100), init=False)
     _closed: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
@@ -267,9 +269,10 @@ class EmbeddedEngine:
         with self._lock:
             self._busy -= 1
             self._starting += 1
-        threading.Thread(target=self._succeed, args=(w, client, successor_pool), daemon=True).start()
+        threading.Thread(target=self._succeed, args=(w, client, successor_pool, time.monotonic()),
+                         daemon=True).start()
 
-    def _succeed(self, w: _Worker, client: str | None, pool: queue.Queue[_Worker]) -> None:
+    def _succeed(self, w: _Worker, client: str | None, pool: queue.Queue[_Worker], killed: float) -> None:
         """Reap a killed worker and start its successor (three tries), then free the client's share."""
         w.process.join(timeout=5)
         w.conn.close()
@@ -289,6 +292,8 @@ class EmbeddedEngine:
         with self._lock:
             self._starting -= 1
             self._release(client)
+            if new is not None:
+                self._kill_to_ready.append(time.monotonic() - killed)
         if new is not None and self._closed:
             new.process.kill()
         elif new is not None:
@@ -453,11 +458,13 @@ class EmbeddedEngine:
     def status(self) -> dict[str, Any]:
         """The pool as /health reports it."""
         with self._lock:
-            busy, starting = self._busy, self._starting
+            busy, starting, ready = self._busy, self._starting, sorted(self._kill_to_ready)
         with self._idle.mutex:  # an idle worker killed from outside is not live, though nobody asked it yet
             idle = sum(w.process.is_alive() for w in self._idle.queue)
         return {"configured": self.workers, "live": idle + busy, "idle": idle, "busy": busy, "starting": starting,
                 "spares": self._spare.qsize(), "client_share": self._share,
+                "kill_to_ready_ms": {"last_100_median": round(ready[len(ready) // 2] * 1000, 1) if ready else None,
+                                     "last_100_max": round(ready[-1] * 1000, 1) if ready else None},
                 "memory_limit_mib": self.limits.memory >> 20,
                 "network_isolation": list(self.isolation) if not self.limits.network else "off (SERVICE allowed)"}
 
