@@ -17,25 +17,37 @@ are done or --seconds have passed, whichever comes first:
     --runaway-concurrency at a time. The server answers a query that runs out of time with 504
     (app.py and api.py map QueryTimeout to 504; 503 means a worker died or the store is
     unavailable), so a runaway is "stopped" when it comes back 504 (or 400 from the memory limit)
-    within its limit + --margin + one reload of the store (the server charges the reload after a
-    stopped query to its client, whose next runaway may wait for it).
+    within its limit + --margin (the stopped worker's successor is forked from the store process in
+    ~0.1 s, no reload of the store, so the client's next runaway does not wait for one).
+
+The server's process tree: the uvicorn process (the pid started here), its spawned child the store
+process (multiprocessing spawn_main; it loads the store once), possibly multiprocessing's resource
+tracker (another child), and the query workers, forked children of the store process (grandchildren
+of the uvicorn process; a stopped worker is killed and a successor forked). Workers share the store
+process's pages copy-on-write, so RSS summed over the tree counts the store once per worker: the
+server's memory is its PSS (proportional set size, /proc/PID/smaps_rollup: a shared page is split
+among the processes that map it), reported with the RSS, in total and by role (uvicorn, store
+process, query workers, resource tracker).
 
 Before the run, every distinct request is sent once, then --warmup-requests more go out concurrently
 with the same mix and runaways (the uvicorn process's threads and allocator arenas grow to their
 working size under concurrency; this is ramp-up, not a leak), and only then is the memory baseline
-taken. While it runs, the resident memory of the server's process tree (the uvicorn process and its
-query workers, re-listed every sample since a worker is killed and respawned after each runaway) is
-sampled every 0.5 s. Before and after the load the script waits for the server to settle (all
-workers back, the tree idle), so "memory flat" compares like with like, and a runaway query that was
-not really stopped shows up as a busy CPU after the run. CPU time of the server tree, of this script
-and of everything else on the machine is reported too: on a shared machine, other work skews latency
-and throughput (the report says so).
+taken. While it runs, the PSS and RSS of the server's process tree (re-listed every sample, since
+workers are killed and forked again) are sampled every 0.5 s. Before and after the load the script
+waits for the server to settle (the store process and all workers there, the tree idle), so "memory
+flat" compares like with like, and a runaway query that was not really stopped shows up as a busy
+CPU after the run. CPU time of the server tree (with its reaped processes: a killed worker's CPU
+time goes to the store process's cutime/cstime), of this script and of everything else on the
+machine is reported too: on a shared machine, other work skews latency and throughput (the report
+says so). /health's `workers.kill_to_ready_ms` after the run gives how soon a stopped worker's
+successor was ready.
 
 Checks (exit 0 only if all pass): no 5xx on a non-runaway request, no lost request (every request
-sent got an HTTP answer), memory flat (settled RSS after the run within max(50 MiB, 10 %) of the
-settled RSS after the warm-up), every runaway stopped within its limit + margin + one reload, the
-server idle again after the run with all its workers, every other request answered with the status
-class it should have, and no live server process left 5 s after shutdown. Writes
+sent got an HTTP answer), memory flat (settled total PSS after the run within max(50 MiB, 10 %) of
+the settled total PSS after the warm-up, and the uvicorn process's RSS within the same allowance),
+every runaway stopped within its limit + margin, the server idle again after the run with its store
+process and all its workers, every other request answered with the status class it should have, and
+no live server process left 5 s after shutdown. Writes
 benchmarks/results/loadtest.{md,json} (see --out) and prints the Markdown. The server's log goes to
 benchmarks/out/loadtest-server.log.
 
@@ -65,6 +77,7 @@ from collections import Counter, defaultdict
 from collections.abc import Container
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
@@ -75,7 +88,7 @@ sys.path.insert(0, str(HERE))
 
 # these follow the sys.path change above: benchmarks/ and this checkout's src/ come first
 from generate import generate, parse_size  # noqa: E402  (benchmarks/ on sys.path first)
-from run import free_port, peak_rss_mib, wait  # noqa: E402  (benchmarks/ on sys.path first)
+from run import free_port, wait  # noqa: E402  (benchmarks/ on sys.path first)
 
 from policygraph.store.named_queries import load_queries  # noqa: E402  (this checkout's src/ first)
 
@@ -395,9 +408,17 @@ def threads_of(pid: int) -> int:
         return 0
 
 
-def tree(root: int) -> dict[int, tuple[int, int]]:
-    """pid -> (RSS bytes, CPU ticks) for a process and all its descendants, listed afresh."""
-    info: dict[int, tuple[int, int, int]] = {}
+class Proc(NamedTuple):
+    rss: int          # bytes (stat's rss field)
+    ticks: int        # its own CPU time (utime + stime)
+    ppid: int
+    child_ticks: int  # CPU time of its reaped children (cutime + cstime)
+    state: str        # "R", "S", "Z" …
+
+
+def tree(root: int) -> dict[int, Proc]:
+    """pid -> Proc for a process and all its descendants (children, grandchildren …), listed afresh."""
+    info: dict[int, Proc] = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -405,74 +426,161 @@ def tree(root: int) -> dict[int, tuple[int, int]]:
             raw = Path(f"/proc/{d}/stat").read_text()
         except OSError:
             continue
-        fields = raw[raw.rindex(")") + 2:].split()  # after "pid (comm) "
-        info[int(d)] = (int(fields[1]), int(fields[21]) * PAGE, int(fields[11]) + int(fields[12]))
+        f = raw[raw.rindex(")") + 2:].split()  # after "pid (comm) "
+        info[int(d)] = Proc(int(f[21]) * PAGE, int(f[11]) + int(f[12]), int(f[1]), int(f[13]) + int(f[14]), f[0])
     children: dict[int, list[int]] = defaultdict(list)
-    for pid, (ppid, _, _) in info.items():
-        children[ppid].append(pid)
+    for pid, p in info.items():
+        children[p.ppid].append(pid)
     out, todo = {}, [root]
     while todo:
         pid = todo.pop()
         if pid in info:
-            out[pid] = info[pid][1:]
+            out[pid] = info[pid]
             todo += children[pid]
     return out
 
 
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+# roles in the server's tree, in report order; "tracker" and "other" only where there are any
+ROLE_NAMES = {"uvicorn": "uvicorn", "store": "store process", "workers": "query workers",
+              "tracker": "resource tracker", "other": "other"}
+NOUNS = {"store": ("store process", "store processes"), "workers": ("query worker", "query workers"),
+         "tracker": ("resource tracker", "resource trackers")}
+
+
+def in_role_order(role: dict[int, str]) -> list[tuple[int, str]]:
+    return sorted(role.items(), key=lambda kv: (list(ROLE_NAMES).index(kv[1]), kv[0]))
+
+
+def roles(root: int, procs: dict[int, Proc]) -> dict[int, str]:
+    """pid -> role of each live (not zombie) process of the tree: "uvicorn" (the root), "store" (a child
+    started by multiprocessing spawn), "tracker" (multiprocessing's resource tracker), "workers" (children
+    of a store process: forked, same command line) or "other"."""
+    live = {pid: p for pid, p in procs.items() if p.state != "Z"}
+    out = {root: "uvicorn"} if root in live else {}
+    for pid, p in live.items():
+        if p.ppid == root:
+            cmd = cmdline(pid)
+            out[pid] = "tracker" if "resource_tracker" in cmd else "store" if "spawn_main" in cmd else "other"
+    for pid, p in live.items():
+        out.setdefault(pid, "workers" if out.get(p.ppid) == "store" else "other")
+    return out
+
+
+def pss_rss(pid: int) -> tuple[int, int] | None:
+    """(PSS, RSS) bytes of a process (/proc/PID/smaps_rollup), or None if it has gone."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+    kb = {}
+    for line in text.splitlines()[1:]:
+        key, _, rest = line.partition(":")
+        if key in ("Pss", "Rss"):
+            kb[key] = int(rest.split()[0])
+    return (kb["Pss"] << 10, kb["Rss"] << 10) if len(kb) == 2 else None
+
+
+@dataclass
+class Look:
+    """One look at the server tree's memory, MiB by role (uvicorn, store, workers, then tracker and other
+    if any) and "total": PSS (shared pages counted once) and RSS; and the live pids of each role."""
+    pss: dict[str, float]
+    rss: dict[str, float]
+    pids: dict[str, tuple[int, ...]]
+
+
+def look_at(root: int) -> Look:
+    procs = tree(root)
+    pss = dict.fromkeys(("uvicorn", "store", "workers"), 0.0)
+    rss = dict(pss)
+    pids: dict[str, list[int]] = defaultdict(list)
+    for pid, role in in_role_order(roles(root, procs)):
+        m = pss_rss(pid)
+        if m is None:  # gone since the listing (a killed worker)
+            continue
+        pss[role] = pss.get(role, 0.0) + m[0] / 2**20
+        rss[role] = rss.get(role, 0.0) + m[1] / 2**20
+        pids[role].append(pid)
+    pss["total"], rss["total"] = sum(pss.values()), sum(rss.values())
+    return Look(pss, rss, {k: tuple(sorted(v)) for k, v in pids.items()})
+
+
+@dataclass
+class Sample:
+    t: float                  # s since the sampler started
+    done: int                 # requests done
+    pss: dict[str, float]     # MiB by role and "total"
+    rss: dict[str, float]
+    workers: tuple[int, ...]  # query workers' pids
+    stores: tuple[int, ...]   # store processes' pids
+    threads: int              # the uvicorn process's threads
+
+
 class Sampler(threading.Thread):
-    """RSS of the server tree every `every` s: (t, requests done, parent MiB, workers MiB, worker pids,
-    parent threads)."""
+    """PSS and RSS of the server tree by role every `every` s."""
 
     def __init__(self, pid: int, done, every: float = 0.5):
         super().__init__(daemon=True)
         self.pid, self.done, self.every = pid, done, every
-        self.samples: list[tuple[float, int, float, float, tuple[int, ...], int]] = []
+        self.samples: list[Sample] = []
         self.stop = threading.Event()
         self.t0 = time.monotonic()
 
     def run(self):
         while not self.stop.is_set():
-            t = tree(self.pid)
-            parent = t.get(self.pid, (0, 0))[0] / 2**20
-            kids = tuple(sorted(p for p in t if p != self.pid))
-            self.samples.append((time.monotonic() - self.t0, self.done(), parent,
-                                 sum(t[p][0] for p in kids) / 2**20, kids, threads_of(self.pid)))
+            look = look_at(self.pid)
+            self.samples.append(Sample(time.monotonic() - self.t0, self.done(), look.pss, look.rss,
+                                       look.pids.get("workers", ()), look.pids.get("store", ()),
+                                       threads_of(self.pid)))
             self.stop.wait(self.every)
 
 
-def settle(pid: int, children: int, max_wait: float, quiet: float = 0.10) -> dict:
-    """Wait until the server tree has `children` processes and used under `quiet` of a core for 1 s."""
+def count_roles(pid: int) -> Counter[str]:
+    return Counter(roles(pid, tree(pid)).values())
+
+
+def settle(pid: int, workers: int, max_wait: float, quiet: float = 0.10) -> dict:
+    """Wait until the server tree has one store process and `workers` query workers and used under `quiet`
+    of a core for 1 s; then its memory by role (median of 3 looks)."""
     start = time.monotonic()
     while True:
         a = tree(pid)
         time.sleep(1.0)
         b = tree(pid)
-        cpu = sum(b[p][1] - a.get(p, (0, 0))[1] for p in b) / TICKS
-        ok = len(b) - 1 == children and cpu < quiet
+        cpu = sum(p.ticks - (a[q].ticks if q in a else 0) for q, p in b.items()) / TICKS
+        n = Counter(roles(pid, b).values())
+        ok = n["workers"] == workers and n["store"] == 1 and cpu < quiet
         waited = time.monotonic() - start
         if ok or waited > max_wait:
-            rss = []
+            looks = []
             for _ in range(3):
-                rss.append(tree(pid))
+                looks.append(look_at(pid))
                 time.sleep(0.2)
-            return {"settled": ok, "seconds": waited, "cpu_cores": cpu, "children": len(b) - 1,
-                    "rss_mib": statistics.median(sum(v[0] for v in t.values()) for t in rss) / 2**20,
-                    "parent_rss_mib": statistics.median(t.get(pid, (0, 0))[0] for t in rss) / 2**20}
+            return {"settled": ok, "seconds": waited, "cpu_cores": cpu, "workers": n["workers"],
+                    "store_processes": n["store"], "processes": describe_children(pid),
+                    "pss_mib": median_of(looks, "pss"), "rss_mib": median_of(looks, "rss")}
+
+
+def median_of(looks: list[Look], kind: str) -> dict[str, float]:
+    """Role (and "total") -> the median MiB over `looks` ("pss" or "rss"; a role missing from a look: 0)."""
+    keys = dict.fromkeys(k for x in looks for k in getattr(x, kind))
+    return {k: statistics.median(getattr(x, kind).get(k, 0.0) for x in looks) for k in keys}
 
 
 def describe_children(pid: int) -> str:
-    """'2 query workers + resource tracker': what the server's child processes are."""
-    kinds: Counter[str] = Counter()
-    for p in tree(pid):
-        if p == pid:
-            continue
-        try:
-            cmd = Path(f"/proc/{p}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        kinds["query worker" if "spawn_main" in cmd else "resource tracker" if "resource_tracker" in cmd
-              else cmd[:60]] += 1
-    return " + ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in kinds.items())
+    """'1 store process + 2 query workers + 1 resource tracker': what the server's descendants are."""
+    kinds: Counter[tuple[str, str]] = Counter()
+    for p, role in in_role_order(roles(pid, tree(pid))):
+        if role != "uvicorn":
+            kinds[NOUNS.get(role) or (cmdline(p)[:60],) * 2] += 1
+    return " + ".join(f"{n} {names[n > 1]}" for names, n in kinds.items()) or "none"
 
 
 def stop_server(proc: subprocess.Popen) -> int:
@@ -509,21 +617,26 @@ def _state(pid: int) -> str | None:
 
 
 def cpu_snapshot(server: int) -> tuple[float, float, float]:
-    """(machine busy s, server tree s, this process s) so far; the server tree counts its reaped
-    children (killed workers) through the parent's cutime/cstime."""
+    """(machine busy s, server tree s, this process s) so far. The server tree's time includes that of
+    its reaped processes, through their parent's cutime/cstime: a killed query worker's goes to the store
+    process (which reaps its forks), a replaced store process's to the uvicorn process."""
     f = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in f[:8])
     busy = (user + nice + system + irq + softirq + steal) / TICKS
-    tree_s = 0
-    for pid in tree(server):
-        try:
-            raw = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            continue
-        x = raw[raw.rindex(")") + 2:].split()
-        tree_s += int(x[11]) + int(x[12]) + (int(x[13]) + int(x[14]) if pid == server else 0)
+    tree_s = sum(p.ticks + p.child_ticks for p in tree(server).values())
     t = os.times()
     return busy, tree_s / TICKS, t.user + t.system
+
+
+def peak_rss_mib(pid: int) -> float:
+    """Sum of the peak resident memory (VmHWM) of the live processes of the tree, MiB (RSS: counts the
+    store once per worker)."""
+    total = 0
+    for p in tree(pid):
+        with contextlib.suppress(OSError):
+            total += next((int(line.split()[1]) for line in Path(f"/proc/{p}/status").read_text().splitlines()
+                           if line.startswith("VmHWM:")), 0)
+    return total / 1024
 
 
 def _pgid(pid: int) -> int | None:
@@ -682,8 +795,8 @@ def loadtest(args) -> dict:
         try:
             wait_ready(base, proc, t_start, report)
             load = plan_load(base, args, report)
-            children = warm_up(load, proc.pid, args, report)
-            records, sampler = measured_run(load, proc.pid, args, children, report)
+            workers = warm_up(load, proc.pid, args, report)
+            records, sampler = measured_run(load, proc.pid, args, workers, report)
             report.update(analyse(records, sampler, report, args))
         finally:
             report["leftover_processes_killed"] = left = stop_server(proc)
@@ -698,10 +811,9 @@ def loadtest(args) -> dict:
 
 
 def wait_ready(base: str, proc: subprocess.Popen, t_start: float, report: dict) -> None:
-    """Wait for /health; record the start-up time (also the runaways' reload allowance) and the size."""
+    """Wait for /health; record the start-up time and the size."""
     wait(base + "/health", proc)
     report["ready_s"] = time.monotonic() - t_start
-    r_margin[1] = report["ready_s"]
     health = httpx.get(base + "/health", timeout=10).json()
     report["triples"] = health.get("triples")
     print(f"server ready in {report['ready_s']:.1f} s: {report['triples']:,} triples, pid {proc.pid}", flush=True)
@@ -722,27 +834,28 @@ def plan_load(base: str, args, report: dict) -> Load:
 def warm_up(load: Load, pid: int, args, report: dict) -> int:
     """Every distinct request once, sequentially, then a concurrent ramp-up with the same mix and runaways
     (threads, allocator arenas and worker respawns reach their working size); neither is counted in the
-    run. Then wait for the server to settle (the memory baseline). Returns the server's child processes."""
+    run. Then wait for the server to settle (the memory baseline). Returns the server's query workers."""
     warm: list[Record] = []
     with httpx.Client(timeout=args.client_timeout) as c:
         for _, reqs in load.mix.values():
             for req in reqs:
                 warm.append(send(c, load.base, req, -1, time.perf_counter()))
-    children = len(tree(pid)) - 1
+    workers = max(args.workers, count_roles(pid)["workers"])  # more with spare workers; never fewer
     report["child_processes"] = describe_children(pid)
-    report["after_sequential_warmup"] = settle(pid, children, args.settle)
+    report["after_sequential_warmup"] = settle(pid, workers, args.settle)
     ramp, _, _ = drive(load, Batch(args.warmup_requests, args.warmup_seconds, args.seed + 7919))
     warm += ramp
     report["warmup"] = {"requests": len(warm), "concurrent": len(ramp),
+                        "queries_stopped": sum(map(stopped_query, warm)),
                         "by_status": dict(Counter(str(r.status) for r in warm)),
                         "unexpected": [asdict(r) for r in warm if not ok_status(r)]}
     print(f"warm-up: {len(warm)} requests ({len(ramp)} concurrent), statuses {report['warmup']['by_status']}",
           flush=True)
-    report["before"] = settle(pid, children, args.settle)
-    return children
+    report["before"] = settle(pid, workers, args.settle)
+    return workers
 
 
-def measured_run(load: Load, pid: int, args, children: int, report: dict) -> tuple[list[Record], Sampler]:
+def measured_run(load: Load, pid: int, args, workers: int, report: dict) -> tuple[list[Record], Sampler]:
     """The load itself, with the server tree's memory sampled throughout and its CPU use measured."""
     done = [0]
     sampler = Sampler(pid, lambda: done[0])
@@ -754,15 +867,20 @@ def measured_run(load: Load, pid: int, args, children: int, report: dict) -> tup
     report["cpu_cores"] = {"server": server_cpu, "load_generator": client_cpu,
                            "other_processes": max(0.0, machine - server_cpu - client_cpu),
                            "machine_cores": os.cpu_count()}
-    report["after"] = settle(pid, children, args.settle)
+    report["after"] = settle(pid, workers, args.settle)
     sampler.stop.set()
     sampler.join()
-    ok_health = httpx.get(load.base + "/health", timeout=10).status_code
+    health = httpx.get(load.base + "/health", timeout=10)
+    ok_health = health.status_code
+    try:
+        report["kill_to_ready_ms"] = (health.json().get("workers") or {}).get("kill_to_ready_ms")
+    except ValueError:
+        report["kill_to_ready_ms"] = None
     report["peak_rss_mib_live"] = peak_rss_mib(pid)
     report["run"] = {"sent": sched.next, "answered": sum(r.status is not None for r in records),
                      "records": len(records), "seconds": wall, "stopped_by": sched.stopped_by,
                      "runaways_sent": sched.sent_runaways, "runaways_deferred_unsent": sched.pending,
-                     "health_after": ok_health, "children": children}
+                     "health_after": ok_health, "workers": workers}
     return records, sampler
 
 
@@ -806,16 +924,22 @@ def ok_status(r: Record) -> bool:
         return False
     if r.expect == "timeout":
         stopped = r.status == TIMEOUT_STATUS or (r.status == 400 and "memory" in r.detail)  # memory limit first
-        return stopped and r.latency <= (r.limit or 0.0) + r_margin[0] + r_margin[1]
+        return stopped and r.latency <= (r.limit or 0.0) + r_margin[0]
     if r.expect == "4xx":
         return 400 <= r.status < 500
     return 200 <= r.status < 300
 
 
-# a runaway must come back within its limit + --margin + one reload of the store (the server's start time):
-# the server charges the reload after a stopped query to the client that sent it, and the scheduler often
-# hands a client its next runaway right after its last one, so that runaway first waits for the reload
-r_margin = [1.0, 0.0]
+def stopped_query(r: Record) -> bool:
+    """Whether the server stopped this request's query (and so killed its worker and forked a successor):
+    its time limit, its memory limit or its worker's death."""
+    return ((r.status == TIMEOUT_STATUS and r.detail.startswith("the query ran longer"))
+            or (r.status == 400 and "memory" in r.detail) or (r.status == 503 and "died" in r.detail))
+
+
+# a runaway must come back within its limit + --margin (main() sets it): a stopped worker's successor is
+# forked in ~0.1 s, so a client's next runaway no longer waits for a reload of the store
+r_margin = [1.0]
 
 
 def analyse(records: list[Record], sampler: Sampler, report: dict, args) -> dict:
@@ -851,33 +975,43 @@ def analyse(records: list[Record], sampler: Sampler, report: dict, args) -> dict
 
     # memory over the run: samples taken while requests were in flight
     s = sampler.samples
-    load = [x for x in s if x[0] <= report["run"]["seconds"] + (s[0][0] if s else 0)] or s
+    load = [x for x in s if x.t <= report["run"]["seconds"] + (s[0].t if s else 0)] or s
     half = load[len(load) // 2:]
-    total_slope = slope([(x[1], x[2] + x[3]) for x in half])
-    parent_slope = slope([(x[1], x[2]) for x in half])
-    workers_seen = {p for x in s for p in x[4]}
+    total_slope = slope([(x.done, x.pss["total"]) for x in half])
+    parent_slope = slope([(x.done, x.rss["uvicorn"]) for x in half])
+    workers_seen = {p for x in s for p in x.workers}
     before, after = report["before"], report["after"]
-    growth = after["rss_mib"] - before["rss_mib"]
-    allowed = max(50.0, 0.10 * before["rss_mib"])
-    p_growth = after["parent_rss_mib"] - before["parent_rss_mib"]
+    growth = after["pss_mib"]["total"] - before["pss_mib"]["total"]  # PSS: the store once, however many workers
+    allowed = max(50.0, 0.10 * before["pss_mib"]["total"])
+    p_growth = after["rss_mib"]["uvicorn"] - before["rss_mib"]["uvicorn"]  # one process: its own RSS
     killed = "the query ran longer"  # the server's detail for a query stopped at its time limit
-    memory = {"before_settled_mib": before["rss_mib"], "after_settled_mib": after["rss_mib"], "growth_mib": growth,
-              "allowed_growth_mib": allowed, "parent_before_mib": before["parent_rss_mib"],
-              "parent_after_mib": after["parent_rss_mib"], "parent_growth_mib": p_growth,
-              "max_during_mib": max((x[2] + x[3] for x in s), default=float("nan")),
-              "min_during_mib": min((x[2] + x[3] for x in s), default=float("nan")),
-              "parent_max_mib": max((x[2] for x in s), default=float("nan")),
-              "slope_total_mib_per_1000_req": None if total_slope is None else total_slope * 1000,
-              "slope_parent_mib_per_1000_req": None if parent_slope is None else parent_slope * 1000,
+
+    def during(kind: str, f) -> dict[str, float]:
+        keys = dict.fromkeys(k for x in s for k in getattr(x, kind))
+        return {k: f((getattr(x, kind).get(k, 0.0) for x in s), default=float("nan")) for k in keys}
+
+    memory = {"pss_before_settled_mib": before["pss_mib"], "rss_before_settled_mib": before["rss_mib"],
+              "pss_after_settled_mib": after["pss_mib"], "rss_after_settled_mib": after["rss_mib"],
+              "pss_after_sequential_warmup_mib": report["after_sequential_warmup"]["pss_mib"],
+              "rss_after_sequential_warmup_mib": report["after_sequential_warmup"]["rss_mib"],
+              "pss_growth_mib": growth, "allowed_growth_mib": allowed, "uvicorn_rss_growth_mib": p_growth,
+              "pss_max_during_mib": during("pss", max), "rss_max_during_mib": during("rss", max),
+              "pss_min_during_mib": during("pss", min), "rss_min_during_mib": during("rss", min),
+              "slope_total_pss_mib_per_1000_req": None if total_slope is None else total_slope * 1000,
+              "slope_uvicorn_rss_mib_per_1000_req": None if parent_slope is None else parent_slope * 1000,
               "samples": len(s), "worker_processes_seen": len(workers_seen),
-              "parent_threads_max": max((x[5] for x in s), default=0),
-              "parent_threads_end": s[-1][5] if s else 0,
-              "after_sequential_warmup_mib": report["after_sequential_warmup"]["rss_mib"],
-              "parent_after_sequential_warmup_mib": report["after_sequential_warmup"]["parent_rss_mib"],
+              "store_processes_seen": len({p for x in s for p in x.stores}),
+              "parent_threads_max": max((x.threads for x in s), default=0),
+              "parent_threads_end": s[-1].threads if s else 0,
               "queries_killed_at_limit": {"runaways": sum(r.detail.startswith(killed) for r in run_recs),
                                           "other": sum(r.detail.startswith(killed) for r in normal)},
-              "worker_respawns": max(0, len(workers_seen) - report["run"]["children"]),
+              # query workers seen in the samples but not in the first: successors forked after a stop
+              # (one that lived under 0.5 s may be missed)
+              "worker_respawns": len(workers_seen - set(s[0].workers)) if s else 0,
               "peak_rss_mib_live_vmhwm": report["peak_rss_mib_live"]}
+    stopped_all = report["warmup"]["queries_stopped"] + sum(map(stopped_query, records))
+    kill_to_ready = {**(report["kill_to_ready_ms"] or {}), "queries_stopped_incl_warmup": stopped_all,
+                     "replacements": min(100, stopped_all)}  # /health keeps the last 100
     run = report["run"]
     lost = run["sent"] - run["answered"]
     warm_5xx = sum((r.status or 0) >= 500 for r in report_warm(report))
@@ -890,26 +1024,29 @@ def analyse(records: list[Record], sampler: Sampler, report: dict, args) -> dict
         ("zero lost requests", lost == 0 and run["records"] == run["sent"],
          f"{run['sent']:,} sent, {run['answered']:,} answered, {lost} without an HTTP answer"),
         ("memory flat", growth <= allowed and p_growth <= allowed,
-         f"settled RSS {before['rss_mib']:.0f} → {after['rss_mib']:.0f} MiB ({growth:+.0f}; allowed +{allowed:.0f}); "
-         f"uvicorn process {before['parent_rss_mib']:.0f} → {after['parent_rss_mib']:.0f} MiB ({p_growth:+.0f})"),
+         f"settled total PSS {before['pss_mib']['total']:.0f} → {after['pss_mib']['total']:.0f} MiB "
+         f"({growth:+.0f}; allowed +{allowed:.0f}); uvicorn process RSS {before['rss_mib']['uvicorn']:.0f} → "
+         f"{after['rss_mib']['uvicorn']:.0f} MiB ({p_growth:+.0f})"),
         ("every runaway stopped by the timeout", bool(run_recs) and all(ok_status(r) for r in run_recs),
          f"{stopped}/{len(run_recs)} answered {TIMEOUT_STATUS} (or 400 memory limit) within limit + "
-         f"{args.margin:g} s + one reload ({r_margin[1]:.1f} s); max {past_limit:+.2f} s past the limit"),
+         f"{args.margin:g} s; max {past_limit:+.2f} s past the limit"),
         ("server idle again with all workers", after["settled"] and run["health_after"] == 200,
-         f"{after['seconds']:.1f} s after the load: {after['children']}/{run['children']} child processes "
-         f"({report['child_processes']}), "
+         f"{after['seconds']:.1f} s after the load: {after['store_processes']} store process, "
+         f"{after['workers']}/{run['workers']} query workers ({after['processes']}), "
          f"{after['cpu_cores'] * 100:.0f}% of a core; /health {run['health_after']}"),
         ("every other request got its expected status", not problems,
          f"{sum(problems.values())} of {len(normal):,} did not"),
     ]
-    return {"kinds": rows, "runaways": runaway_by_variant, "memory": memory,
+    return {"kinds": rows, "runaways": runaway_by_variant, "memory": memory, "kill_to_ready": kill_to_ready,
             "checks": [{"check": c, "pass": bool(p), "detail": d} for c, p, d in checks],
             "problems": [{"kind": k, "status": s_, "detail": d, "count": n}
                          for (k, s_, d), n in problems.most_common()],
             "unexpected_5xx_examples": [asdict(r) for r in unexpected_5xx[:20]],
             "runaway_records": [asdict(r) for r in run_recs],
-            "memory_samples": [{"t": round(x[0], 2), "done": x[1], "parent_mib": round(x[2], 1),
-                                "workers_mib": round(x[3], 1), "children": len(x[4]), "threads": x[5]} for x in s]}
+            "memory_samples": [{"t": round(x.t, 2), "done": x.done,
+                                "pss_mib": {k: round(v, 1) for k, v in x.pss.items()},
+                                "rss_mib": {k: round(v, 1) for k, v in x.rss.items()},
+                                "workers": len(x.workers), "threads": x.threads} for x in s]}
 
 
 def report_warm(report: dict) -> list[Record]:
@@ -942,37 +1079,64 @@ def markdown(rep: dict) -> str:
         lines.append(f"| {name} | {k['requests']:,} | {k['2xx']:,} | {k['4xx']:,} | {k['5xx']:,} | {k['lost']} | "
                      f"{fmt_ms(k['p50_ms'])} | {fmt_ms(k['p95_ms'])} | {fmt_ms(k['p99_ms'])} | {fmt_ms(k['max_ms'])} |")
     cpu = rep["cpu_cores"]
-    lines += ["", f"CPU during the run, in cores (of {cpu['machine_cores']}): server {cpu['server']:.2f} (uvicorn + "
-              f"workers, incl. respawns), load generator {cpu['load_generator']:.2f}, other processes on the machine "
-              f"{cpu['other_processes']:.2f}"
+    lines += ["", f"CPU during the run, in cores (of {cpu['machine_cores']}): server {cpu['server']:.2f} (uvicorn, "
+              f"store process, query workers incl. stopped ones), load generator {cpu['load_generator']:.2f}, "
+              f"other processes on the machine {cpu['other_processes']:.2f}"
               + (" — **the machine was busy with other work; latency and throughput figures are affected**"
                  if cpu["other_processes"] > 0.25 else "") + "."]
     lines += ["", f"Runaway queries (expected: HTTP {TIMEOUT_STATUS}, or 400 at the memory limit, within the limit + "
-              f"{c['margin']:g} s + one reload, {rep['ready_s']:.1f} s):", "",
+              f"{c['margin']:g} s):", "",
               "| runaway | limit s | sent | statuses | stopped in time | median s | max s |",
               "| --- | ---: | ---: | --- | ---: | ---: | ---: |"]
     for label, v in rep["runaways"].items():
         sts = ", ".join(f"{k}×{n}" for k, n in sorted(v["statuses"].items()))
         lines.append(f"| {label} | {v['limit_s']:g} | {v['count']} | {sts} | {v['stopped']}/{v['count']} | "
                      f"{v['median_s']:.2f} | {v['max_s']:.2f} |")
-    slope_t, slope_p = m["slope_total_mib_per_1000_req"], m["slope_parent_mib_per_1000_req"]
-    lines += ["", "Memory (RSS of the server's process tree: the uvicorn process + its query workers, MiB):", "",
-              f"- settled after the warm-up: {m['before_settled_mib']:.0f} (uvicorn {m['parent_before_mib']:.0f}); "
-              f"settled after the run: {m['after_settled_mib']:.0f} (uvicorn {m['parent_after_mib']:.0f}); "
-              f"change {m['growth_mib']:+.0f} (uvicorn {m['parent_growth_mib']:+.0f})",
-              f"- after the sequential warm-up only: {m['after_sequential_warmup_mib']:.0f} "
-              f"(uvicorn {m['parent_after_sequential_warmup_mib']:.0f})",
-              f"- during the run: min {m['min_during_mib']:.0f}, max {m['max_during_mib']:.0f} "
-              f"(uvicorn max {m['parent_max_mib']:.0f}, {m['parent_threads_max']} threads at most); "
+    k2r = rep["kill_to_ready"]
+    lines += ["", "No query stopped, no worker replaced." if not k2r["queries_stopped_incl_warmup"] else
+              "/health reports no replacement." if k2r.get("last_100_median") is None else
+              f"A stopped worker's successor ready in median {k2r['last_100_median']:.1f} ms, max "
+              f"{k2r['last_100_max']:.1f} ms over the last {k2r['replacements']} replacements (/health "
+              f"`workers.kill_to_ready_ms`; the server stopped {k2r['queries_stopped_incl_warmup']} queries during "
+              "the load test, warm-up included, and keeps the last 100)."]
+    slope_t, slope_p = m["slope_total_pss_mib_per_1000_req"], m["slope_uvicorn_rss_mib_per_1000_req"]
+    settled = {"after the sequential warm-up": ("pss_after_sequential_warmup_mib", "rss_after_sequential_warmup_mib"),
+               "after the concurrent warm-up (baseline)": ("pss_before_settled_mib", "rss_before_settled_mib"),
+               "after the run": ("pss_after_settled_mib", "rss_after_settled_mib"),
+               "during the run: min": ("pss_min_during_mib", "rss_min_during_mib"),
+               "during the run: max": ("pss_max_during_mib", "rss_max_during_mib")}
+    cols = [r for r in ROLE_NAMES if any(r in m[k] for keys in settled.values() for k in keys)]
+    before_p, before_r, after_p, after_r = (m[k] for k in ("pss_before_settled_mib", "rss_before_settled_mib",
+                                                            "pss_after_settled_mib", "rss_after_settled_mib"))
+
+    def row(name: str, pss: dict, rss: dict, fmt: str = ".0f") -> str:
+        cells = [f"{pss.get(k, 0.0):{fmt}} / {rss.get(k, 0.0):{fmt}}" for k in cols]
+        return f"| {name} | {pss['total']:{fmt}} | {rss['total']:{fmt}} | " + " | ".join(cells) + " |"
+
+    lines += ["", "Memory of the server's process tree, MiB. **PSS** counts shared pages once: the server's real "
+              "footprint; **RSS** counts the store once per worker (the query workers are forks of the store "
+              "process and share its pages copy-on-write). Per role: PSS / RSS. Settled: the store process and "
+              "all workers there, the tree under 10% of a core (min and max during the run: of each column "
+              "separately).", "",
+              "| settled | total PSS | total RSS | " + " | ".join(ROLE_NAMES[k] for k in cols) + " |",
+              "| --- | ---: | ---: | " + " | ".join("---:" for _ in cols) + " |",
+              *(row(name, m[kp], m[kr]) for name, (kp, kr) in list(settled.items())[:3]),
+              row("**change** (baseline → after the run)", {k: after_p.get(k, 0.0) - before_p.get(k, 0.0)
+                                                           for k in after_p | before_p},
+                  {k: after_r.get(k, 0.0) - before_r.get(k, 0.0) for k in after_r | before_r}, "+.0f"),
+              *(row(name, m[kp], m[kr]) for name, (kp, kr) in list(settled.items())[3:]), "",
+              f"- processes: {rep['child_processes']} under the uvicorn process (after the run: "
+              f"{rep['after']['processes']}); uvicorn {m['parent_threads_max']} threads at most; "
               f"{m['samples']} samples every 0.5 s",
-              f"- {m['worker_respawns']} worker respawns; workers killed at the time limit: "
+              f"- {m['worker_respawns']} query workers forked during the run (seen in the samples; "
+              f"{m['store_processes_seen']} store process(es) seen); workers killed at the time limit: "
               f"{m['queries_killed_at_limit']['runaways']} running a runaway, {m['queries_killed_at_limit']['other']} "
               "running an ordinary query",
               "- slope over the second half (least squares): "
-              + ("–" if slope_t is None else f"{slope_t:+.1f} MiB / 1000 requests for the tree, ")
-              + ("" if slope_p is None else f"{slope_p:+.2f} for the uvicorn process"),
-              f"- settling: {rep['before']['seconds']:.1f} s before the run, {rep['after']['seconds']:.1f} s after it "
-              f"(all workers back, tree under 10% of a core)", ""]
+              + ("–" if slope_t is None else f"{slope_t:+.1f} MiB PSS / 1000 requests for the tree, ")
+              + ("" if slope_p is None else f"{slope_p:+.2f} MiB RSS for the uvicorn process"),
+              f"- settling: {rep['before']['seconds']:.1f} s before the run, {rep['after']['seconds']:.1f} s after it",
+              ""]
     if rep["problems"]:
         lines += ["Requests that did not get their expected status (kind, status, detail, count):", ""]
         for p in rep["problems"][:15]:
