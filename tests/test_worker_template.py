@@ -3,13 +3,14 @@ they share its pages, and a stopped worker's successor is forked again, never lo
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
 import pytest
 
 from policygraph.store.embedded import EmbeddedEngine, StoreSource
-from policygraph.store.engines import Job, QueryTimeout
+from policygraph.store.engines import EngineBusy, Job, QueryTimeout
 from policygraph.store.template import running
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
@@ -74,3 +75,36 @@ def test_the_store_process_is_started_again_when_it_has_gone(engine):
         time.sleep(0.01)
     assert b'"boolean": true' in engine.run(Job("ASK { ?s ?p ?o }", "json"), 10).body
     assert engine._template.process.pid != old.pid and engine._template.alive()
+
+
+def test_runaways_of_other_clients_do_not_hold_an_ordinary_query(engine):
+    """Two clients' runaways hold both workers for 30 s; a third client's query is answered by a worker
+    forked for it, while both runaways still run, and that worker is gone afterwards."""
+    async def scenario() -> None:
+        runaways = [asyncio.create_task(engine.arun(Job(RUNAWAY, "json"), 30, client=c)) for c in ("a", "b")]
+        while len(engine._running) < 2:
+            await asyncio.sleep(0.01)
+        answer = await engine.arun(Job("ASK { ?s ?p ?o }", "json"), 30, wait=30, client="c")
+        assert b'"boolean": true' in answer.body
+        assert not any(r.done() for r in runaways), "answered only once a runaway had ended"
+        assert engine.status()["extra"]["running"] == 0, "the extra worker lives on after its query"
+        for r in runaways:
+            r.cancel()
+        await asyncio.gather(*runaways, return_exceptions=True)
+
+    asyncio.run(scenario())
+
+
+def test_a_client_holding_a_worker_gets_no_extra_one(engine):
+    """The extra worker is for clients that hold none: a runaway client's second query waits for its own."""
+    async def scenario() -> None:
+        runaways = [asyncio.create_task(engine.arun(Job(RUNAWAY, "json"), 30, client=c)) for c in ("a", "b")]
+        while len(engine._running) < 2:
+            await asyncio.sleep(0.01)
+        with pytest.raises(EngineBusy):
+            await engine.arun(Job("ASK { ?s ?p ?o }", "json"), 30, wait=1.5, client="a")
+        for r in runaways:
+            r.cancel()
+        await asyncio.gather(*runaways, return_exceptions=True)
+
+    asyncio.run(scenario())

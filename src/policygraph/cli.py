@@ -202,7 +202,8 @@ def serve(graph: tuple[str, ...], only_graphs: bool, root: str | None, **given: 
     configure_logs(config.log_level)
     engine, settings.build_id, settings.store_description = make_engine(
         StoreSpec(config.store, tuple(Path(g) for g in graph), only_graphs), project, project / "dist",
-        PoolOptions(config.workers, config.spare_workers, config.worker_limits(), config.client_share_limit()))
+        PoolOptions(config.workers, config.spare_workers, config.worker_limits(), config.client_share_limit(),
+                    config.extra_workers))
     print(f"serving {settings.store_description} at http://{config.host}:{config.port}/sparql "
           f"(timeout {settings.query_timeout:g} s, at most {settings.max_rows:,} rows)")
     try:

@@ -69,13 +69,16 @@ class ServeConfig(BaseSettings):
     workers: int = setting(2, "query worker processes for the embedded store", ge=1)
     spare_workers: int = setting(
         0, "loaded, idle workers that take a killed worker's place at once (each holds the store)", ge=0)
+    extra_workers: int | None = setting(
+        None, "workers forked for one query each when every worker has run its query for 0.5 s or more and a "
+        "client holding none asks (so runaways do not hold ordinary queries)", metavar="N", shown="--workers", ge=0)
     query_timeout: Seconds = setting(10.0, "seconds a query may run")
     min_query_timeout: Seconds = setting(
         1.0, "a request's ?timeout below this is raised to it (seconds): tiny limits cannot drain the pool")
     memory_limit: int = setting(1024, "memory one query may add to its worker before it is stopped (MiB)",
                                 metavar="MIB", ge=64)
     client_share: int | None = setting(
-        None, "query workers one client address may hold at once, counting reloads after its stopped queries "
+        None, "query workers one client address may hold at once, counting the successors of its stopped queries "
         "(0 = no limit)", metavar="N", shown="all but one", ge=0)
     queue_timeout: Seconds = setting(10.0, "seconds a request may wait for a free query worker before a 503")
     max_rows: int = setting(10_000, "rows or triples in one answer", ge=1)

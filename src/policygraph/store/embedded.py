@@ -45,6 +45,7 @@ from policygraph.store.template import ForkedWorker, Recipe, Template
 
 log = logging.getLogger("policygraph.engine")
 TICK = 0.025  # seconds between checks of a running query's memory and its client
+EXTRA_AFTER = 0.5  # seconds every worker must have run its query before a client holding none gets an extra one
 Gone = Callable[[], Awaitable[bool]]
 
 
@@ -166,6 +167,8 @@ class _Worker:
     process: ForkedWorker
     conn: Connection
     baseline: int = 0      # resident bytes with the store loaded, before any query
+    since: float = 0.0     # when its current query was sent (time.monotonic())
+    extra: bool = False    # forked for one query while the pool was held by long ones (see EmbeddedEngine)
 
 
 @dataclass
@@ -177,13 +180,19 @@ class EmbeddedEngine:
     background. ``spares`` workers are loaded but idle: a killed worker's place is taken by a spare
     at once. Each client (by address) holds at most ``client_share`` workers at a time (default: all
     but one), counting the reloads its stopped queries cost until they are done, so a client that
-    sends runaway queries in a loop waits for its own reloads instead of taking the pool."""
+    sends runaway queries in a loop waits for its own reloads instead of taking the pool.
+
+    When every worker has been running its query for ``EXTRA_AFTER`` seconds or more (long queries,
+    runaways) and a client holding none asks, an extra worker is forked for that one query (a fork
+    costs milliseconds; at most ``extra`` at a time, default ``workers``), so runaway streams from
+    other clients never hold an ordinary query beyond that short wait."""
     source: StoreSource
     workers: int = 2
     spares: int = 0
     start_timeout: float = 300.0
     limits: WorkerLimits = field(default_factory=WorkerLimits)
     client_share: int | None = None
+    extra: int | None = None
     triples: int = field(default=0, init=False)
     isolation: tuple[str, ...] = field(default=(), init=False)
     _share: int = field(default=1, init=False)
@@ -196,6 +205,8 @@ class EmbeddedEngine:
     _held: Counter[str | None] = field(default_factory=Counter, init=False)
     _busy: int = field(default=0, init=False)
     _starting: int = field(default=0, init=False)
+    _running: dict[int, float] = field(default_factory=dict, init=False)  # id(worker) → since, busy workers
+    _extras: int = field(default=0, init=False)
     # seconds from each of the last kills to its successor's readiness, for /health and the benchmarks
     _kill_to_ready: deque[float] = field(default_factory=lambda: deque(maxlen=100), init=False)
     _closed: bool = field(default=False, init=False)
@@ -204,6 +215,7 @@ class EmbeddedEngine:
         if self.workers < 1 or self.spares < 0:
             raise ValueError("an embedded engine needs at least one worker and no negative spares")
         self._share = self.client_share or max(1, self.workers - 1)
+        self.extra = self.workers if self.extra is None else self.extra
         started = [self._spawn() for _ in range(self.workers + self.spares)]
         for i, w in enumerate(started):
             self._await_ready(w)
@@ -261,6 +273,9 @@ class EmbeddedEngine:
         The client keeps its share of the pool until the successor is ready."""
         w.process.kill()
         log.info("query worker stopped", extra={"event": "worker-stopped", "reason": reason, "pid": w.process.pid})
+        if w.extra:  # no successor: it was forked for this one query
+            self._end_extra(w, client)
+            return
         try:
             self._idle.put(self._spare.get_nowait())
             successor_pool = self._spare
@@ -269,6 +284,7 @@ class EmbeddedEngine:
         with self._lock:
             self._busy -= 1
             self._starting += 1
+            self._running.pop(id(w), None)
         threading.Thread(target=self._succeed, args=(w, client, successor_pool, time.monotonic()),
                          daemon=True).start()
 
@@ -341,10 +357,63 @@ class EmbeddedEngine:
             self._replace(w, None, "found dead")
 
     def _give_back(self, w: _Worker, client: str | None) -> None:
+        if w.extra:
+            w.process.kill()
+            self._end_extra(w, client)
+            return
         with self._lock:
             self._busy -= 1
             self._release(client)
+            self._running.pop(id(w), None)
         self._idle.put(w)
+
+    # ---------------------------------------------------------------- extra workers while long queries hold the pool
+
+    def _may_fork_extra(self, client: str | None) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if (self._closed or self._extras >= (self.extra or 0) or self._held[client] > 0
+                    or len(self._running) < self.workers):
+                return False
+            if any(now - since < EXTRA_AFTER for since in self._running.values()):
+                return False
+            self._extras += 1
+            self._held[client] += 1
+            return True
+
+    def _fork_extra(self) -> _Worker:
+        w = self._spawn()
+        self._await_ready(w)
+        w.extra = True
+        return w
+
+    async def _extra_for(self, client: str | None) -> _Worker:
+        forking = asyncio.ensure_future(asyncio.to_thread(self._fork_extra))
+        try:
+            return await asyncio.shield(forking)
+        except asyncio.CancelledError:  # the client went while the fork ran: end what it made
+            forking.add_done_callback(lambda f: self._drop_extra(f, client))
+            raise
+        except (EngineUnavailable, OSError, EOFError):
+            self._drop_extra(forking, client)
+            raise
+
+    def _drop_extra(self, forked: asyncio.Future[_Worker], client: str | None) -> None:
+        if forked.cancelled() or forked.exception() is not None:
+            with self._lock:
+                self._extras -= 1
+                self._release(client)
+            return
+        w = forked.result()
+        w.process.kill()
+        self._end_extra(w, client)
+
+    def _end_extra(self, w: _Worker, client: str | None) -> None:
+        w.conn.close()
+        with self._lock:
+            self._extras -= 1
+            self._release(client)
+            self._running.pop(id(w), None)
 
     def _busy_error(self, wait: float, client: str | None) -> EngineBusy:
         with self._lock:
@@ -368,6 +437,7 @@ class EmbeddedEngine:
                 raise self._busy_error(timeout, client)
             time.sleep(0.005)
         reason = None
+        self._started(w)
         try:
             w.conn.send(job)
             deadline = time.monotonic() + timeout
@@ -393,6 +463,7 @@ class EmbeddedEngine:
         answered = _Answered()
         fd = w.conn.fileno()
         reason = None
+        self._started(w)
         try:
             w.conn.send(job)
             loop.add_reader(fd, answered.set)
@@ -436,12 +507,20 @@ class EmbeddedEngine:
                 return "gone"
         return None
 
+    def _started(self, w: _Worker) -> None:
+        w.since = time.monotonic()
+        if not w.extra:
+            with self._lock:
+                self._running[id(w)] = w.since
+
     async def _acquire(self, wait: float, client: str | None, gone: Gone | None) -> _Worker:
-        """An idle worker within this client's share, polling briefly while there is none
-        (cancellation-safe: nothing is held while waiting)."""
+        """An idle worker within this client's share, polling briefly while there is none, or an
+        extra one when long queries hold them all (cancellation-safe: nothing is held while waiting)."""
         deadline = time.monotonic() + wait
         pause = 0.001
         while (w := self._take(client)) is None:
+            if self._may_fork_extra(client):
+                return await self._extra_for(client)
             if time.monotonic() >= deadline:
                 raise self._busy_error(wait, client)
             if pause >= TICK and gone is not None and await gone():
@@ -463,6 +542,7 @@ class EmbeddedEngine:
             idle = sum(w.process.is_alive() for w in self._idle.queue)
         return {"configured": self.workers, "live": idle + busy, "idle": idle, "busy": busy, "starting": starting,
                 "spares": self._spare.qsize(), "client_share": self._share,
+                "extra": {"running": self._extras, "max": self.extra, "after_s": EXTRA_AFTER},
                 "kill_to_ready_ms": {"last_100_median": round(ready[len(ready) // 2] * 1000, 1) if ready else None,
                                      "last_100_max": round(ready[-1] * 1000, 1) if ready else None},
                 "memory_limit_mib": self.limits.memory >> 20,

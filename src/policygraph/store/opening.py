@@ -36,9 +36,11 @@ class PoolOptions:
     spares: int = 0
     limits: WorkerLimits = field(default_factory=WorkerLimits)
     client_share: int | None = None
+    extra: int | None = None
 
     def engine(self, source: StoreSource) -> EmbeddedEngine:
-        return EmbeddedEngine(source, self.workers, self.spares, limits=self.limits, client_share=self.client_share)
+        return EmbeddedEngine(source, self.workers, self.spares, limits=self.limits, client_share=self.client_share,
+                              extra=self.extra)
 
 
 def make_engine(spec: StoreSpec, root: Path, out: Path, pool: PoolOptions,
