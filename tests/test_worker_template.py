@@ -108,3 +108,30 @@ def test_a_client_holding_a_worker_gets_no_extra_one(engine):
         await asyncio.gather(*runaways, return_exceptions=True)
 
     asyncio.run(scenario())
+
+
+def test_waiting_requests_are_served_in_order(dist):
+    """A worker given back goes to the request that has waited longest, not to one that just came."""
+    engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1, extra=0)
+    ask = Job("ASK { ?s ?p ?o }", "json")
+
+    async def scenario() -> list[str]:
+        order: list[str] = []
+
+        async def query(client: str) -> None:
+            await engine.arun(ask, 10, wait=10, client=client)
+            order.append(client)
+
+        held = engine._take("holder")
+        waited = asyncio.create_task(query("waited"))
+        while not engine._waiting:
+            await asyncio.sleep(0.001)
+        engine._give_back(held, "holder")
+        newcomer = asyncio.create_task(query("newcomer"))
+        await asyncio.gather(waited, newcomer)
+        return order
+
+    try:
+        assert asyncio.run(scenario()) == ["waited", "newcomer"]
+    finally:
+        engine.close()

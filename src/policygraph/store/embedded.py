@@ -11,6 +11,7 @@ milliseconds instead of a reload.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import queue
@@ -138,6 +139,26 @@ class _Answered:
             _settle(self.waiter)
 
 
+@dataclass
+class _Waiter:
+    """A request waiting for a worker: its future gets the worker (or None when a tick passed)."""
+    client: str | None
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    claimed: bool = False
+
+    def take(self) -> Any:
+        self.claimed = True
+        return self.future.result()
+
+    def unclaimed(self) -> Any:
+        """The worker it was handed and never took, if any."""
+        f = self.future
+        if self.claimed or not f.done() or f.cancelled():
+            return None
+        return f.result()
+
+
 def _idle_and_live(w: _Worker) -> bool:
     """An idle worker never writes to its pipe unasked: readable means it has ended (EOF). One select
     on the pipe costs a few µs, reading /proc ten times that (it ran before every query)."""
@@ -179,8 +200,8 @@ class EmbeddedEngine:
     its worker killed (SIGKILL frees CPU and memory at once) and a successor started in the
     background. ``spares`` workers are loaded but idle: a killed worker's place is taken by a spare
     at once. Each client (by address) holds at most ``client_share`` workers at a time (default: all
-    but one), counting the reloads its stopped queries cost until they are done, so a client that
-    sends runaway queries in a loop waits for its own reloads instead of taking the pool.
+    but one), counting the successors of its stopped queries until they are ready, so a client that
+    sends runaway queries in a loop waits for its own successors instead of taking the pool.
 
     When every worker has been running its query for ``EXTRA_AFTER`` seconds or more (long queries,
     runaways) and a client holding none asks, an extra worker is forked for that one query (a fork
@@ -207,6 +228,7 @@ class EmbeddedEngine:
     _starting: int = field(default=0, init=False)
     _running: dict[int, float] = field(default_factory=dict, init=False)  # id(worker) → since, busy workers
     _extras: int = field(default=0, init=False)
+    _waiting: deque[_Waiter] = field(default_factory=deque, init=False)  # requests waiting for a worker, in order
     # seconds from each of the last kills to its successor's readiness, for /health and the benchmarks
     _kill_to_ready: deque[float] = field(default_factory=lambda: deque(maxlen=100), init=False)
     _closed: bool = field(default=False, init=False)
@@ -267,11 +289,12 @@ class EmbeddedEngine:
     def _resident(w: _Worker) -> int | None:
         return None if w.process.pid is None else sandbox.resident_bytes(w.process.pid)
 
-    def _replace(self, w: _Worker, client: str | None, reason: str) -> None:
+    def _replace(self, w: _Worker, client: str | None, reason: str, kill: bool = True) -> None:
         """Kill a worker, put a spare in its place, and start a successor in the background (as the
         next spare, or as the worker itself when there was no spare), so the caller returns at once.
         The client keeps its share of the pool until the successor is ready."""
-        w.process.kill()
+        if kill:  # not a worker that has ended: the store process may have reaped it, and its pid been reused
+            w.process.kill()
         log.info("query worker stopped", extra={"event": "worker-stopped", "reason": reason, "pid": w.process.pid})
         if w.extra:  # no successor: it was forked for this one query
             self._end_extra(w, client)
@@ -289,8 +312,8 @@ class EmbeddedEngine:
                          daemon=True).start()
 
     def _succeed(self, w: _Worker, client: str | None, pool: queue.Queue[_Worker], killed: float) -> None:
-        """Reap a killed worker and start its successor (three tries), then free the client's share."""
-        w.process.join(timeout=5)
+        """Start a killed worker's successor (three tries), then free the client's share. SIGKILL has
+        freed its memory already; the store process reaps it."""
         w.conn.close()
         new = None
         for attempt in range(3):
@@ -317,10 +340,11 @@ class EmbeddedEngine:
 
     def _stopped(self, w: _Worker, client: str | None, reason: str, timeout: float) -> Exception:
         """Replace a worker that did not answer, and the exception that tells the client why."""
-        if reason == "died":
+        ended = reason == "died"
+        if ended:
             w.process.join(timeout=0.5)  # it is ending: its pipe closed; how (signal) tells why
             reason = "memory" if w.process.exitcode == -signal.SIGABRT else "died"
-        self._replace(w, client, reason)
+        self._replace(w, client, reason, kill=not ended)
         if reason == "timeout":
             return QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped")
         if reason == "memory":
@@ -354,7 +378,7 @@ class EmbeddedEngine:
             with self._lock:  # killed from outside (the OOM killer …): restart it, at nobody's charge
                 self._release(client)
                 self._held[None] += 1
-            self._replace(w, None, "found dead")
+            self._replace(w, None, "found dead", kill=False)
 
     def _give_back(self, w: _Worker, client: str | None) -> None:
         if w.extra:
@@ -366,6 +390,9 @@ class EmbeddedEngine:
             self._release(client)
             self._running.pop(id(w), None)
         self._idle.put(w)
+        if self._waiting:
+            with contextlib.suppress(RuntimeError):  # RuntimeError: not on an event loop (run())
+                self._hand_out()
 
     # ---------------------------------------------------------------- extra workers while long queries hold the pool
 
@@ -418,7 +445,7 @@ class EmbeddedEngine:
     def _busy_error(self, wait: float, client: str | None) -> EngineBusy:
         with self._lock:
             if client is not None and self._held[client] >= self._share:
-                return ClientBusy(f"your earlier queries (or the workers reloading after them) hold "
+                return ClientBusy(f"your earlier queries (or the successors of those that were stopped) hold "
                                   f"{self._held[client]} of {self.workers} query workers; try again shortly")
         return EngineBusy(f"all {self.workers} query workers stayed busy for {wait:g} s; try again shortly")
 
@@ -514,20 +541,52 @@ class EmbeddedEngine:
                 self._running[id(w)] = w.since
 
     async def _acquire(self, wait: float, client: str | None, gone: Gone | None) -> _Worker:
-        """An idle worker within this client's share, polling briefly while there is none, or an
-        extra one when long queries hold them all (cancellation-safe: nothing is held while waiting)."""
+        """An idle worker within this client's share, or an extra one when long queries hold them
+        all. Waiting requests are served first come, first served (a request that polled for a free
+        worker could be overtaken by newer ones again and again while a runaway held half the pool);
+        a worker given back on this event loop goes straight to the first waiter it may serve."""
+        if not self._waiting and (w := self._take(client)) is not None:
+            return w
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(client, loop, loop.create_future())
+        self._waiting.append(waiter)
         deadline = time.monotonic() + wait
-        pause = 0.001
-        while (w := self._take(client)) is None:
-            if self._may_fork_extra(client):
-                return await self._extra_for(client)
-            if time.monotonic() >= deadline:
-                raise self._busy_error(wait, client)
-            if pause >= TICK and gone is not None and await gone():
-                raise ClientGone("the client closed the connection while waiting for a worker")
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, TICK)
-        return w
+        try:
+            while True:
+                self._hand_out()
+                if waiter.future.done():
+                    return waiter.take()
+                if self._may_fork_extra(client):
+                    waiter.future.cancel()
+                    return await self._extra_for(client)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise self._busy_error(wait, client)
+                timer = loop.call_later(min(TICK, left), _settle, waiter.future)  # None: a tick passed
+                await waiter.future
+                timer.cancel()
+                if waiter.future.result() is not None:
+                    return waiter.take()
+                waiter.future = loop.create_future()
+                if gone is not None and await gone():
+                    raise ClientGone("the client closed the connection while waiting for a worker")
+        finally:
+            with contextlib.suppress(ValueError):
+                self._waiting.remove(waiter)
+            if (w := waiter.unclaimed()) is not None:  # handed a worker, then cancelled or timed out
+                self._give_back(w, client)
+
+    def _hand_out(self) -> None:
+        """Give idle workers to the waiters of this event loop, oldest first (waiters of another loop,
+        as in tests, take theirs on their next tick)."""
+        loop = asyncio.get_running_loop()
+        for waiter in list(self._waiting):
+            if waiter.loop is not loop or waiter.future.done():
+                continue
+            if (w := self._take(waiter.client)) is not None:
+                waiter.future.set_result(w)
+            elif self._idle.empty():
+                return
 
     # ---------------------------------------------------------------- state and shutdown
 

@@ -64,9 +64,9 @@ class EngineUnavailable(Exception):
 class EngineBusy(EngineUnavailable):
     """Every query worker stayed busy for the whole wait: HTTP 503, try again shortly. Nothing was
     started, so nothing is killed: under load, requests queue and shed instead of killing
-    ordinary queries (each kill costs a worker's reload of the whole store)."""
+    ordinary queries."""
 
 
 class ClientBusy(EngineBusy):
-    """This client's own queries (and the reloads its stopped queries cost) hold its share of the
+    """This client's own queries (and the successors of its stopped queries) hold its share of the
     workers: HTTP 429, so that one client cannot take every worker from the others."""

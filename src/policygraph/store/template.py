@@ -23,7 +23,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.reduction import recv_handle, send_handle
 from typing import Any
 
-REAP_EVERY = 0.01  # seconds between the template's looks for ended workers while it waits for requests
+REAP_EVERY = 0.1  # seconds between the template's looks for ended workers while it waits for requests
+KEEP_ENDED = 1000  # exit statuses kept for the service to ask (the oldest go first)
 
 
 class ForkedWorker:
@@ -121,6 +122,8 @@ def _reap(ended: dict[int, int]) -> None:
         if pid == 0:
             return
         ended[pid] = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        if len(ended) > KEEP_ENDED:
+            del ended[next(iter(ended))]
 
 
 class Template:
@@ -167,7 +170,7 @@ class Template:
     def wait_reaped(self, pid: int, timeout: float | None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.exitcode(pid) is None and (deadline is None or time.monotonic() < deadline):
-            time.sleep(REAP_EVERY)
+            time.sleep(0.01)  # each question makes the store process reap first
 
     def alive(self) -> bool:
         return self.process.is_alive()
