@@ -152,6 +152,19 @@ def test_ask(endpoint):
     assert r.json() == {"head": {}, "boolean": True}
 
 
+def server_timing(r: httpx.Response) -> dict[str, float]:
+    metrics = (m.strip().partition(";dur=") for m in r.headers["server-timing"].split(","))
+    return {name: float(ms) for name, _, ms in metrics}
+
+
+def test_server_timing_says_how_long_a_query_waited_and_ran(endpoint):
+    timing = server_timing(httpx.get(endpoint, params={"query": "ASK { ?s ?p ?o }"}))
+    assert set(timing) == {"queue", "query"} and all(ms >= 0 for ms in timing.values())
+    r = httpx.get(endpoint, params={"query": RUNAWAY, "timeout": "1"}, timeout=30)
+    assert r.status_code == 504 and server_timing(r)["query"] >= 1000  # stopped at its limit, and says so
+    assert "server-timing" not in httpx.get(endpoint).headers  # the service description runs no query
+
+
 def test_not_acceptable(endpoint):
     r = httpx.get(endpoint, params={"query": LABELS}, headers={"Accept": "image/png"})
     assert r.status_code == 406 and r.json()["error"] == "not acceptable"

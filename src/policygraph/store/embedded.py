@@ -37,6 +37,7 @@ from policygraph.store.engines import (
     Job,
     QueryError,
     QueryMemoryLimit,
+    TIMING,
     QueryTimeout,
     Result,
 )
@@ -485,7 +486,19 @@ class EmbeddedEngine:
         (the hop cost more than the pipe on sub-millisecond queries), and every TICK the worker's
         memory and whether the client (``gone``) has hung up. ``wait`` bounds the wait for a free
         worker (default: ``timeout``); ``client`` names whose share of the pool the query counts to."""
-        w = await self._acquire(timeout if wait is None else wait, client, gone)
+        if (timing := TIMING.get()) is None:  # a page's several queries add up
+            TIMING.set(timing := {"queue": 0.0, "query": 0.0})
+        asked = time.monotonic()
+        try:
+            w = await self._acquire(timeout if wait is None else wait, client, gone)
+        finally:
+            timing["queue"] += (time.monotonic() - asked) * 1000
+        try:
+            return await self._run_on(w, job, timeout, client, gone)
+        finally:
+            timing["query"] += (time.monotonic() - w.since) * 1000
+
+    async def _run_on(self, w: _Worker, job: Job, timeout: float, client: str | None, gone: Gone | None) -> Result:
         loop = asyncio.get_running_loop()
         answered = _Answered()
         fd = w.conn.fileno()

@@ -8,8 +8,13 @@ processes) and RemoteEngine (store/remote.py: any SPARQL 1.1 endpoint).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+# ms a request's query waited for a worker ("queue") and ran ("query"), set by the engine in the
+# request's own context; the request log writes them, and sends them as a Server-Timing header
+TIMING: ContextVar[dict[str, float] | None] = ContextVar("policygraph_timing", default=None)
 
 
 @dataclass(frozen=True)

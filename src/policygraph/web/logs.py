@@ -14,6 +14,8 @@ import sys
 import time
 import traceback
 
+from policygraph.store.engines import TIMING
+
 log = logging.getLogger("policygraph.http")
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -52,6 +54,9 @@ class RequestLog:
         async def sending(message):
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                if timing := TIMING.get():  # a query ran: how long it waited for a worker, how long it ran
+                    value = ", ".join(f"{name};dur={ms:.1f}" for name, ms in timing.items())
+                    message = {**message, "headers": [*message.get("headers", ()), (b"server-timing", value.encode())]}
             await send(message)
 
         try:
@@ -62,4 +67,6 @@ class RequestLog:
                      "ms": round((time.perf_counter() - start) * 1000, 2), "client": client[0] if client else None}
             if query_hash := scope.get("state", {}).get("query_hash"):
                 extra["query_hash"] = query_hash
+            if timing := TIMING.get():
+                extra.update({f"{name}_ms": round(ms, 2) for name, ms in timing.items()})
             log.info("%s %s %s", scope["method"], scope["path"], extra["status"], extra=extra)
