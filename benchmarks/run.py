@@ -1,13 +1,17 @@
 """Benchmarks: policygraph's API and /sparql against an Oxigraph server on the same data.
 
-For each size it generates synthetic data (benchmarks/generate.py), serves it with the shipped
-build through `policygraph serve --graph` and through `oxigraph serve-read-only
---union-default-graph`, both on 127.0.0.1, then runs every named query with its defaults:
-through /queries/{name}, through policygraph's /sparql with the same text, and against Oxigraph.
-Medians of --runs runs after a warm-up; ratios policygraph / Oxigraph; a throughput figure
-(requests/s, 8 concurrent clients, --seconds each). Writes benchmarks/results/latest.{md,json}.
+For each size it generates synthetic data (benchmarks/generate.py), validates it with SHACL (up to
+--validate-max), serves it with the shipped build through `policygraph serve --graph` and through
+`oxigraph serve-read-only --union-default-graph` (and rdflib-endpoint up to --rdflib-max), all on
+127.0.0.1, then runs every named query with its defaults: through /queries/{name}, through
+policygraph's /sparql with the same text, and against Oxigraph. Medians of --runs runs after a
+warm-up; a query over the time limit (QUERY_TIMEOUT) is recorded as such, not retried. Then the
+server tree's memory (PSS and RSS of uvicorn, the store process and its forked workers), one
+runaway query that the server kills (kill-to-ready of its worker), and a throughput figure
+(requests/s, 8 concurrent clients, --seconds each). Writes latest.{md,json} into --out.
 
     python benchmarks/run.py --sizes 10k,100k,1m
+    python benchmarks/run.py --sizes 5m --runs 3 --seconds 10 --out benchmarks/results/run-5m
 """
 
 from __future__ import annotations
@@ -37,6 +41,10 @@ from generate import generate, parse_size  # noqa: E402
 
 from policygraph.store.named_queries import NamedQuery, load_queries  # noqa: E402
 
+QUERY_TIMEOUT = 120  # seconds: policygraph's --query-timeout, and the client's cap on Oxigraph
+# a cross join of the whole store thrice: runs far past its ?timeout=1 at any size
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -59,7 +67,9 @@ def wait(url: str, proc: subprocess.Popen, seconds: float = 600) -> float:
 
 
 def peak_rss_mib(pid: int) -> float:
-    """Peak resident memory of a process and its children (VmHWM), MiB."""
+    """Peak resident memory of a process and its direct children (VmHWM), MiB. Kept for loadtest.py; it
+    misses the query workers (the store process's children) and a sum of RSS counts the store once per
+    process that maps it: run.py reports tree_memory() instead."""
     total = 0
     children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout.split()
     pids = [pid, *(int(p) for p in children)]
@@ -73,14 +83,87 @@ def peak_rss_mib(pid: int) -> float:
     return total / 1024
 
 
-def median_ms(fn, runs: int) -> float:
-    fn()  # warm-up
+def tree_pids(root: int) -> list[int]:
+    """A process and all its descendants, by the ppid in /proc/*/stat: the query workers are children
+    of the store process, not of uvicorn."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])  # after "pid (comm) state"
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(stat.parent.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
+
+
+def pss_rss_kib(pid: int) -> tuple[int, int] | None:
+    """(PSS, RSS) of a process in KiB (/proc/PID/smaps_rollup), or None if it has gone."""
+    try:
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]  # after the header line
+    except OSError:
+        return None
+    kib = {key: int(rest.split()[0]) for key, _, rest in (line.partition(":") for line in lines)
+           if key in ("Pss", "Rss")}
+    return (kib["Pss"], kib["Rss"]) if len(kib) == 2 else None
+
+
+def tree_memory(root: int) -> dict:
+    """PSS and RSS totals (MiB) of a process tree. PSS splits a shared page among the processes that map
+    it, so the store the workers share copy-on-write with the store process counts once; RSS counts it
+    in every one of them."""
+    pss = rss = n = 0
+    for pid in tree_pids(root):
+        if (m := pss_rss_kib(pid)) is not None:
+            pss, rss, n = pss + m[0], rss + m[1], n + 1
+    return {"pss_mib": pss / 1024, "rss_mib": rss / 1024, "processes": n}
+
+
+def store_process_rss_mib(root: int) -> float | None:
+    """RSS of the store process (uvicorn's child started by multiprocessing spawn), MiB: one loaded store."""
+    for pid in tree_pids(root)[1:]:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        # the workers have its command line too, but are its children
+        if ppid == root and b"spawn_main" in cmd and (m := pss_rss_kib(pid)):
+            return m[1] / 1024
+    return None
+
+
+def median_ms(send, runs: int, cap: float) -> tuple[float | None, str | None]:
+    """Median ms of ``runs`` requests after a warm-up, or (None, why) at the first that fails: a query
+    over the time limit would cost the limit again on every run. ``cap``: the client's timeout, s."""
     times = []
-    for _ in range(runs):
+    for i in range(runs + 1):
         start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        try:
+            r = send()
+        except httpx.TimeoutException:
+            return None, f"> {cap:g} s"
+        except httpx.TransportError as e:
+            return None, type(e).__name__
+        if r.status_code != 200:
+            return None, _failure(r)
+        if i:
+            times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), None
+
+
+def _failure(r: httpx.Response) -> str:
+    """"HTTP nnn", with the error's name when the server gave one: policygraph answers a query stopped
+    at its memory limit with 400, like a bad one."""
+    try:
+        error = r.json().get("error")
+    except (ValueError, AttributeError):
+        error = None
+    return f"HTTP {r.status_code}" + (f" ({error})" if isinstance(error, str) else "")
 
 
 def throughput(url: str, make_request, seconds: float, clients: int = 8) -> tuple[float, int]:
@@ -91,9 +174,12 @@ def throughput(url: str, make_request, seconds: float, clients: int = 8) -> tupl
     def worker(i: int):
         with httpx.Client(timeout=30) as c:
             while time.monotonic() < stop:
-                r = make_request(c)
+                try:
+                    failed = make_request(c).status_code >= 300
+                except httpx.TransportError:  # a timeout at a large size: an error, not a lost thread
+                    failed = True
                 counts[i] += 1
-                errors[i] += r.status_code >= 300
+                errors[i] += failed
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
     for t in threads:
@@ -172,53 +258,66 @@ def bench_size(size: str, args, oxigraph: str) -> dict:
     quads = generate(parse_size(size), data, seed=args.seed)
     gen_s = time.monotonic() - t0
     nq = ROOT / "dist" / "policygraph.nq"
-    # SHACL validation of the whole graph (shipped build + synthetic file) on the Oxigraph engine
-    val_s, val_rss, val_rc = timed_command([sys.executable, "-m", "policygraph", "validate", "--engine", "oxigraph",
-                                            str(nq), str(data)])
-    print(f"  {size:>5} validation {val_s:.1f} s, peak RSS {val_rss:.0f} MiB, "
-          f"{'valid' if val_rc == 0 else f'exit {val_rc}'}", flush=True)
+    validation = validate(size, [nq, data], args.validate_max)
 
     pg, pg_url, pg_ready_s = serve_policygraph(data)
+    # at once, before Oxigraph's load competes for the machine
+    memory = {"ready": tree_memory(pg.pid), "store_process_rss_mib": store_process_rss_mib(pg.pid)}
     store_dir = out / f"oxigraph-{size}"
-    ox_load_s = load_oxigraph(oxigraph, store_dir, [nq, data])
-    ox_port = free_port()
-    rdflib = None
-    if parse_size(size) <= parse_size(args.rdflib_max):
-        rdflib = RdflibEndpoint([nq, data], args.rdflib_cap)
-        rdflib.start()
-    ox = subprocess.Popen([oxigraph, "serve-read-only", "--location", str(store_dir), "--bind", f"127.0.0.1:{ox_port}",
-                           "--union-default-graph"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ox, rdflib = OxigraphServer(oxigraph, store_dir), None
     try:
-        ox_url = f"http://127.0.0.1:{ox_port}"
-        wait(ox_url + "/query?query=ASK%7B%7D", ox)
+        ox_load_s = load_oxigraph(oxigraph, store_dir, [nq, data])
+        if parse_size(size) <= parse_size(args.rdflib_max):
+            rdflib = RdflibEndpoint([nq, data], args.rdflib_cap)
+            rdflib.start()
+        ox.start()
         triples = httpx.get(pg_url + "/health").json()["triples"]
-        urls = Urls(pg_url, ox_url)
-        results = []
+        results, targets = [], Targets(pg_url, ox, rdflib)
         for name, q in load_queries(ROOT / "queries").items():
-            results.append(time_query(urls, name, q, args, rdflib))
+            results.append(time_query(targets, name, q, args))
             print_row(size, results[-1])
+        memory["after_timings"] = tree_memory(pg.pid)  # before the runaway replaces a worker with a fresh fork
+        ox_memory = tree_memory(ox.proc.pid)
+        kill = kill_to_ready(pg_url)
+        ready, after = memory["ready"], memory["after_timings"]
+        print(f"  {size:>5} memory PSS {ready['pss_mib']:.0f} → {after['pss_mib']:.0f} MiB, "
+              f"RSS {ready['rss_mib']:.0f} → {after['rss_mib']:.0f} MiB; runaway HTTP {kill['status']}, "
+              f"kill-to-ready {kill['last_100_median']} ms", flush=True)
         return {"size": size, "quads_generated": quads, "triples_served": triples, "generate_s": gen_s,
-                "policygraph_ready_s": pg_ready_s, "oxigraph_load_s": ox_load_s,
-                "validation_s": val_s, "validation_peak_rss_mib": val_rss, "valid": val_rc == 0,
+                "policygraph_ready_s": pg_ready_s, "oxigraph_load_s": ox_load_s, **validation,
                 "rdflib_load_s": rdflib.load_s if rdflib else None, "rdflib_cap_s": args.rdflib_cap,
-                "policygraph_peak_rss_mib": peak_rss_mib(pg.pid), "queries": results,
-                "throughput": measure_throughput(urls, args.seconds)}
+                "policygraph_memory": memory, "oxigraph_memory_after_timings": ox_memory,
+                "oxigraph_restarts": ox.restarts, "kill_to_ready": kill, "queries": results,
+                "throughput": measure_throughput(pg_url, ox.url, args.seconds)}
     finally:
-        for p in (pg, ox):
-            p.terminate()
-            p.wait(timeout=30)
+        pg.terminate()
+        pg.wait(timeout=30)
+        ox.stop()
         if rdflib:
             rdflib.stop()
         shutil.rmtree(store_dir, ignore_errors=True)
 
 
+def validate(size: str, files: list[Path], most: str) -> dict:
+    """SHACL validation of the whole graph (shipped build + synthetic file) on the Oxigraph engine, for
+    sizes up to ``most``: above, it is not run (at 5M it takes minutes and GiBs)."""
+    if parse_size(size) > parse_size(most):
+        print(f"  {size:>5} validation not run (above --validate-max {most})", flush=True)
+        return {"validation_s": None, "validation_peak_rss_mib": None, "valid": None}
+    val_s, val_rss, val_rc = timed_command([sys.executable, "-m", "policygraph", "validate", "--engine", "oxigraph",
+                                            *map(str, files)])
+    print(f"  {size:>5} validation {val_s:.1f} s, peak RSS {val_rss:.0f} MiB, "
+          f"{'valid' if val_rc == 0 else f'exit {val_rc}'}", flush=True)
+    return {"validation_s": val_s, "validation_peak_rss_mib": val_rss, "valid": val_rc == 0}
+
+
 def serve_policygraph(data: Path) -> tuple[subprocess.Popen, str, float]:
     """`policygraph serve` over the build and ``data``: the process, its URL, and the seconds until it answered
-    (start, load the build and the synthetic file in every worker)."""
+    (start, load the build and the synthetic file in the store process, fork the workers from it)."""
     port = free_port()
     t0 = time.monotonic()
     pg = subprocess.Popen([sys.executable, "-m", "policygraph", "serve", "--port", str(port), "--graph", str(data),
-                           "--workers", "2", "--query-timeout", "120", "--max-rows", "100000"],
+                           "--workers", "2", "--query-timeout", str(QUERY_TIMEOUT), "--max-rows", "100000"],
                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     wait(url + "/health", pg)
@@ -237,53 +336,110 @@ def load_oxigraph(oxigraph: str, store_dir: Path, files: list[Path]) -> float:
     return time.monotonic() - t0
 
 
-class Urls(NamedTuple):
-    policygraph: str
-    oxigraph: str
+class OxigraphServer:
+    """`oxigraph serve-read-only --union-default-graph` on a loaded store. Its --timeout-s does not stop an
+    aggregate in time (given 1 s, a COUNT over a cross join ran 40 s, then answered 200 with an error in
+    the body), and a query goes on after its client has gone: one over the client's cap is recorded as
+    such and the server restarted, so that it does not hold a core through the next timings."""
+
+    def __init__(self, exe: str, store_dir: Path):
+        self.exe, self.store_dir, self.proc, self.url, self.restarts = exe, store_dir, None, "", 0
+
+    def start(self) -> None:
+        port = free_port()
+        self.proc = subprocess.Popen([self.exe, "serve-read-only", "--location", str(self.store_dir),
+                                      "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{port}"
+        wait(self.url + "/query?query=ASK%7B%7D", self.proc)
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait(timeout=30)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+        self.restarts += 1
+
+
+class Targets(NamedTuple):
+    policygraph: str  # its URL
+    oxigraph: OxigraphServer
+    rdflib: RdflibEndpoint | None
 
 
 ACCEPT = {"Accept": "application/sparql-results+json"}
 
 
-def time_query(urls: Urls, name: str, q: NamedQuery, args: argparse.Namespace,
-               rdflib: RdflibEndpoint | None) -> dict:
-    """Median times of one named query through the API, policygraph's /sparql and Oxigraph (and rdflib-endpoint)."""
+def time_query(targets: Targets, name: str, q: NamedQuery, args: argparse.Namespace) -> dict:
+    """Median times of one named query through the API, policygraph's /sparql and Oxigraph (and rdflib-endpoint).
+    A target without a time has its ``<target>_failure`` instead, and the row's other targets are still timed."""
     text = q.bind({})
     if q.pagination:
         text = q.page(text, 1, q.pagination)
     form = {"query": text}
-    with httpx.Client(timeout=300) as c:
-        api = median_ms(lambda: c.get(f"{urls.policygraph}/queries/{name}").raise_for_status(), args.runs)
-        sparql = median_ms(lambda: c.post(f"{urls.policygraph}/sparql", data=form, headers=ACCEPT)
-                           .raise_for_status(), args.runs)
-        oxi = median_ms(lambda: c.post(f"{urls.oxigraph}/query", data=form, headers=ACCEPT).raise_for_status(),
-                        args.runs)
-    row = {"query": name, "api_ms": api, "sparql_ms": sparql, "oxigraph_ms": oxi,
-           "api_ratio": api / oxi, "sparql_ratio": sparql / oxi}
+    pg_url, ox, rdflib = targets
+    row: dict = {"query": name}
+    # policygraph answers 504 at QUERY_TIMEOUT itself; the client's longer cap is for a server that hangs
+    cap = QUERY_TIMEOUT + 60
+    with httpx.Client(timeout=cap) as c:
+        row["api_ms"], row["api_failure"] = median_ms(lambda: c.get(f"{pg_url}/queries/{name}"), args.runs, cap)
+        row["sparql_ms"], row["sparql_failure"] = median_ms(
+            lambda: c.post(f"{pg_url}/sparql", data=form, headers=ACCEPT), args.runs, cap)
+    for target in ("api", "sparql"):
+        if row[f"{target}_failure"] == "HTTP 504 (query timeout)":
+            row[f"{target}_failure"] = f"HTTP 504 (> {QUERY_TIMEOUT} s)"
+    with httpx.Client(timeout=QUERY_TIMEOUT) as c:  # a read timeout: aggregates send nothing until done
+        row["oxigraph_ms"], row["oxigraph_failure"] = median_ms(
+            lambda: c.post(f"{ox.url}/query", data=form, headers=ACCEPT), args.runs, QUERY_TIMEOUT)
+    if row["oxigraph_failure"] and not row["oxigraph_failure"].startswith("HTTP"):
+        ox.restart()  # it may still be running the query, or be gone
+    oxi = row["oxigraph_ms"]
+    for target in ("api", "sparql"):
+        ms = row[f"{target}_ms"]
+        row[f"{target}_ratio"] = ms / oxi if ms is not None and oxi is not None else None
     if rdflib:
         row.update(rdflib.median_ms(text, args.runs))
-        rd = row["rdflib_ms"]
-        row["rdflib_ratio"] = rd / sparql if rd is not None else None
+        rd, sparql = row["rdflib_ms"], row["sparql_ms"]
+        row["rdflib_ratio"] = rd / sparql if rd is not None and sparql is not None else None
     return row
 
 
+def kill_to_ready(url: str, seconds: float = 60) -> dict:
+    """One runaway query sent to /sparql with timeout=1: the server answers 504 and kills its worker. Then
+    /health until the pool is whole again, and its kill-to-ready times in ms: median and max over the last
+    100 kills, so queries stopped at the time limit earlier in the run count too."""
+    t0 = time.monotonic()
+    r = httpx.post(url + "/sparql", data={"query": RUNAWAY, "timeout": "1"}, headers=ACCEPT, timeout=60)
+    answered = time.monotonic()
+    while True:
+        pool = httpx.get(url + "/health", timeout=10).json()["workers"]
+        whole = pool["live"] >= pool["configured"] and not pool["starting"]
+        if whole or time.monotonic() - answered > seconds:
+            break
+        time.sleep(0.01)
+    return {"status": r.status_code, "answer_s": answered - t0, "whole": whole,
+            "whole_after_answer_ms": (time.monotonic() - answered) * 1000, **pool["kill_to_ready_ms"]}
+
+
 def print_row(size: str, row: dict) -> None:
-    rd = row.get("rdflib_ms")
-    rd_note = ("" if "rdflib_ms" not in row else f"  rdflib-endpoint {rd:9.1f} ms" if rd is not None
-               else f"  rdflib-endpoint {row['rdflib_failure']}")
-    print(f"  {size:>5} {row['query']:38s} api {row['api_ms']:8.1f} ms  /sparql {row['sparql_ms']:8.1f} ms  "
-          f"oxigraph {row['oxigraph_ms']:8.1f} ms{rd_note}", flush=True)
+    def cell(target: str) -> str:
+        ms = row[f"{target}_ms"]
+        return f"{ms:8.1f} ms" if ms is not None else row[f"{target}_failure"]
+
+    rd_note = "" if "rdflib_ms" not in row else f"  rdflib-endpoint {cell('rdflib')}"
+    print(f"  {size:>5} {row['query']:38s} api {cell('api')}  /sparql {cell('sparql')}  "
+          f"oxigraph {cell('oxigraph')}{rd_note}", flush=True)
 
 
-def measure_throughput(urls: Urls, seconds: float) -> dict:
+def measure_throughput(pg_url: str, ox_url: str, seconds: float) -> dict:
     """Requests per second of 8 clients on the `prefectures` query: /sparql, the API, and Oxigraph."""
     probe = {"query": load_queries(ROOT / "queries")["prefectures"].bind({})}
-    pg_rps, pg_err = throughput(urls.policygraph,
-                                lambda c: c.post(f"{urls.policygraph}/sparql", data=probe, headers=ACCEPT), seconds)
-    api_rps, api_err = throughput(urls.policygraph, lambda c: c.get(f"{urls.policygraph}/queries/prefectures"),
-                                  seconds)
-    ox_rps, ox_err = throughput(urls.oxigraph, lambda c: c.post(f"{urls.oxigraph}/query", data=probe, headers=ACCEPT),
-                                seconds)
+    pg_rps, pg_err = throughput(pg_url, lambda c: c.post(f"{pg_url}/sparql", data=probe, headers=ACCEPT), seconds)
+    api_rps, api_err = throughput(pg_url, lambda c: c.get(f"{pg_url}/queries/prefectures"), seconds)
+    ox_rps, ox_err = throughput(ox_url, lambda c: c.post(f"{ox_url}/query", data=probe, headers=ACCEPT), seconds)
     return {"sparql_rps": pg_rps, "sparql_errors": pg_err, "api_rps": api_rps, "api_errors": api_err,
             "oxigraph_rps": ox_rps, "oxigraph_errors": ox_err, "clients": 8, "seconds": seconds}
 
@@ -295,43 +451,109 @@ def _rdflib_cells(q: dict, runs: int) -> tuple[str, str]:
     failure = q["rdflib_failure"]
     if failure and failure.startswith(">"):
         cap_ms = float(failure.strip("> s")) * 1000
-        return f"> {cap_ms:,.0f}", f"> {cap_ms / q['sparql_ms']:,.0f}"
+        return f"> {cap_ms:,.0f}", f"> {cap_ms / q['sparql_ms']:,.0f}" if q["sparql_ms"] else "–"
     if failure:
         return f"error ({failure.split(':')[0]})", "–"
     done = "" if q["rdflib_runs"] >= runs else f" ({q['rdflib_runs']} runs)"
-    return f"{q['rdflib_ms']:,.1f}{done}", f"{q['rdflib_ratio']:,.1f}"
+    return f"{q['rdflib_ms']:,.1f}{done}", f"{q['rdflib_ratio']:,.1f}" if q["rdflib_ratio"] is not None else "–"
+
+
+def _ms_cell(q: dict, target: str) -> str:
+    return f"{q[f'{target}_ms']:,.1f}" if q[f"{target}_ms"] is not None else q[f"{target}_failure"]
+
+
+def _ratio_cell(ratio: float | None) -> str:
+    return f"{ratio:.2f}" if ratio is not None else "–"
+
+
+def _summary_row(size: dict) -> str:
+    """One size's row of the summary table (its columns are explained under the table)."""
+    if size["valid"] is None:
+        val = "not run"
+    else:
+        val = (f"{size['validation_s']:.1f} s, {'valid' if size['valid'] else 'NOT VALID'}, "
+               f"{size['validation_peak_rss_mib']:.0f} MiB")
+    mem = size["policygraph_memory"]
+    ready, after = mem["ready"], mem["after_timings"]
+    store = mem["store_process_rss_mib"]
+    k = size["kill_to_ready"]
+    if k["status"] != 504 or k["last_100_median"] is None:
+        kill = f"no kill (HTTP {k['status']})"
+    else:
+        kill = f"{k['last_100_median']:,.0f} / {k['last_100_max']:,.0f}" + ("" if k["whole"] else " (pool not whole)")
+    rd = f"{size['rdflib_load_s']:.1f}" if size.get("rdflib_load_s") else "not run"
+    cells = [size["size"], f"{size['triples_served']:,}", f"{size['generate_s']:.1f}", val,
+             f"{size['policygraph_ready_s']:.1f}", f"{ready['pss_mib']:,.0f}", f"{ready['rss_mib']:,.0f}",
+             f"{store:,.0f}" if store is not None else "–", f"{after['pss_mib']:,.0f}", f"{after['rss_mib']:,.0f}",
+             kill, f"{size['oxigraph_load_s']:.1f}", f"{size['oxigraph_memory_after_timings']['pss_mib']:,.0f}", rd]
+    return "| " + " | ".join(cells) + " |"
 
 
 def markdown(report: dict) -> str:
+    cap = report["query_timeout_s"]
     lines = [f"Machine: {report['machine']}. Build of the shipped data (with SHACL validation): "
-             f"{report['build_s']:.1f} s, peak RSS {report['build_peak_rss_mib']:.0f} MiB. "
-             f"Medians of {report['runs']} runs after a warm-up, in ms. "
-             "Oxigraph ratio = policygraph / `oxigraph serve-read-only` on the same query text (below 1: policygraph "
-             "is faster); rdflib ratio = `rdflib-endpoint` / policygraph's /sparql (above 1: policygraph is faster; "
-             "`>` marks a query stopped at the cap, fewer runs are shown when the runs used up the cap).", ""]
+             f"{report['build_s']:.1f} s, peak RSS {report['build_peak_rss_mib']:.0f} MiB. policygraph serves with "
+             f"2 query workers and a {cap} s query time limit.", "",
+             "| size | triples served | generate (s) | SHACL validation | policygraph ready (s) | PSS at ready (MiB) "
+             "| RSS at ready (MiB) | one store: store process RSS at ready (MiB) | PSS after timings (MiB) "
+             "| RSS after timings (MiB) | kill → ready, median / max (ms) | Oxigraph load + optimize (s) "
+             "| Oxigraph PSS after timings (MiB) | rdflib-endpoint load (s) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+             *map(_summary_row, report["sizes"]), "",
+             "- **triples served**: the count /health reports (the shipped build and the synthetic quads).",
+             "- **generate**: writing the synthetic N-Quads (benchmarks/generate.py).",
+             "- **SHACL validation**: `policygraph validate --engine oxigraph` over the build and the synthetic "
+             f"file: seconds, verdict, peak RSS; not run above --validate-max ({report['validate_max']}).",
+             "- **policygraph ready**: from starting `policygraph serve --graph` to its first answer (the store "
+             "process has loaded the store and forked the query workers).",
+             "- **PSS / RSS at ready, after timings**: totals over the whole server tree (uvicorn, the store "
+             "process, the query workers forked from it, multiprocessing's resource tracker), from "
+             "/proc/PID/smaps_rollup, right after ready and after every query below has run. PSS splits a "
+             "shared page among the processes that map it, so the store the workers share copy-on-write counts "
+             "once; RSS counts it in every process, so it overstates the memory used.",
+             "- **one store**: the store process's RSS right after ready, a proxy for one loaded store "
+             "(with the Python interpreter), for reference.",
+             "- **kill → ready**: after the timings, a runaway query (`" + RUNAWAY + "`) sent to /sparql with "
+             "`timeout=1` is answered 504 after about 1 s and its worker killed; the time from the kill to its "
+             "successor's readiness as /health reports it (median / max of the last 100 kills, which include "
+             "any query stopped at the time limit earlier in the run).",
+             "- **Oxigraph load + optimize**: `oxigraph load` of the same files into a fresh store, then "
+             "`oxigraph optimize`.",
+             "- **Oxigraph PSS after timings**: the `oxigraph serve-read-only` process (one process, no "
+             "sharing).",
+             f"- **rdflib-endpoint load**: until `rdflib-endpoint serve` answered; not run above --rdflib-max "
+             f"({report['rdflib_max']}).", "",
+             f"Query tables: medians of {report['runs']} runs after a warm-up, in ms, of each named query with its "
+             "defaults (first page). **/queries API**: `GET /queries/{name}`; **/sparql**: the same query text "
+             "POSTed to policygraph's /sparql; **Oxigraph**: the same text POSTed to `oxigraph serve-read-only "
+             "--union-default-graph`; **rdflib-endpoint**: the same text POSTed to `rdflib-endpoint serve` (`>` "
+             f"marks a query stopped at its {report['rdflib_cap_s']:g} s cap, fewer runs are shown when the runs "
+             "used up the cap). **API / Oxigraph**, **/sparql / Oxigraph**: policygraph's time over Oxigraph's "
+             "(below 1: policygraph is faster); **rdflib-endpoint / policygraph**: rdflib-endpoint's time over "
+             "/sparql's (above 1: policygraph is faster). A cell without a time says why, and its ratios are "
+             f"`–`: `HTTP 504 (> {cap} s)` policygraph stopped the query at its time limit, `HTTP 400 (query "
+             "memory limit)` it stopped the query for using more memory than its worker may add (--memory-limit), "
+             f"`> {cap} s` the client gave up on Oxigraph (which was then restarted), `HTTP nnn (…)` another error "
+             "answer. Throughput: requests answered per second, each client sending its next request on the "
+             "previous answer; failed: answered other than 2xx, or not within 30 s.", ""]
     for size in report["sizes"]:
-        rd = (f"; rdflib-endpoint load {size['rdflib_load_s']:.1f} s" if size.get("rdflib_load_s") else
-              "; rdflib-endpoint not run at this size")
-        valid = "valid" if size["valid"] else "NOT VALID"
-        lines += [f"**{size['size']}** — {size['triples_served']:,} triples served; SHACL validation "
-                  f"{size['validation_s']:.1f} s ({valid}, peak RSS {size['validation_peak_rss_mib']:.0f} MiB); "
-                  f"policygraph ready in {size['policygraph_ready_s']:.1f} s "
-                  f"(peak RSS {size['policygraph_peak_rss_mib']:.0f} MiB incl. workers); "
-                  f"oxigraph load + optimize {size['oxigraph_load_s']:.1f} s{rd}", "",
+        restarts = f"; Oxigraph restarted {size['oxigraph_restarts']} times" if size["oxigraph_restarts"] else ""
+        lines += [f"**{size['size']}** — {size['triples_served']:,} triples served{restarts}", "",
                   "| query | /queries API | /sparql | Oxigraph | rdflib-endpoint | API / Oxigraph | /sparql / Oxigraph "
                   "| rdflib-endpoint / policygraph |",
                   "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for q in size["queries"]:
             rd_ms, rd_ratio = _rdflib_cells(q, report["runs"])
-            lines.append(f"| {q['query']} | {q['api_ms']:,.1f} | {q['sparql_ms']:,.1f} | {q['oxigraph_ms']:,.1f} | "
-                         f"{rd_ms} | {q['api_ratio']:.2f} | {q['sparql_ratio']:.2f} | {rd_ratio} |")
+            lines.append(f"| {q['query']} | {_ms_cell(q, 'api')} | {_ms_cell(q, 'sparql')} | "
+                         f"{_ms_cell(q, 'oxigraph')} | {rd_ms} | {_ratio_cell(q['api_ratio'])} | "
+                         f"{_ratio_cell(q['sparql_ratio'])} | {rd_ratio} |")
         refused = [q for q in size["queries"] if q.get("rdflib_failure") and not q["rdflib_failure"].startswith(">")]
         lines += [""] + [f"rdflib-endpoint failed `{q['query']}`: {q['rdflib_failure']}" for q in refused]
         t = size["throughput"]
         lines += ["", f"Throughput ({t['clients']} clients, {t['seconds']:g} s, `prefectures` query): /sparql "
-                  f"{t['sparql_rps']:.0f} req/s ({t['sparql_errors']} non-2xx), /queries API {t['api_rps']:.0f} req/s "
-                  f"({t['api_errors']} non-2xx), Oxigraph {t['oxigraph_rps']:.0f} req/s "
-                  f"({t['oxigraph_errors']} non-2xx)", ""]
+                  f"{t['sparql_rps']:.0f} req/s ({t['sparql_errors']} failed), /queries API {t['api_rps']:.0f} req/s "
+                  f"({t['api_errors']} failed), Oxigraph {t['oxigraph_rps']:.0f} req/s "
+                  f"({t['oxigraph_errors']} failed)", ""]
     return "\n".join(lines)
 
 
@@ -342,6 +564,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=HERE / "results", help="folder for latest.md and latest.json")
+    ap.add_argument("--validate-max", default="1m",
+                    help="largest size validated with SHACL (larger: not run; at 5m it takes minutes and GiBs)")
     ap.add_argument("--rdflib-max", default="100k", help="largest size also served by rdflib-endpoint (0: never)")
     ap.add_argument("--rdflib-cap", type=float, default=30, help="seconds one query may take on rdflib-endpoint")
     args = ap.parse_args()
@@ -353,7 +577,8 @@ def main() -> int:
     cores = len(os.sched_getaffinity(0))  # what nproc prints
     report = {"build_s": build_s, "build_peak_rss_mib": build_rss,
               "machine": f"{platform.machine()}, {cores} cores, Python {platform.python_version()}",
-              "runs": args.runs, "sizes": []}
+              "runs": args.runs, "query_timeout_s": QUERY_TIMEOUT, "validate_max": args.validate_max,
+              "rdflib_max": args.rdflib_max, "rdflib_cap_s": args.rdflib_cap, "sizes": []}
     for size in args.sizes.split(","):
         report["sizes"].append(bench_size(size.strip(), args, oxigraph))
     report["total_s"] = time.monotonic() - started
