@@ -47,6 +47,8 @@ from policygraph.store.template import ForkedWorker, Recipe, Template
 
 log = logging.getLogger("policygraph.engine")
 TICK = 0.025  # seconds between checks of a running query's memory and its client
+RETURN_HEAP_OVER = 16 << 20  # bytes a worker may keep above its start between queries (then malloc_trim)
+RECYCLE_OVER = 64 << 20  # … after which it is replaced by a fresh fork (what malloc cannot give back: fragments)
 EXTRA_AFTER = 0.5  # seconds every worker must have run its query before a client holding none gets an extra one
 Gone = Callable[[], Awaitable[bool]]
 
@@ -102,11 +104,13 @@ def _serve_jobs(conn: Connection, store: ox.Store, limits: WorkerLimits, isolati
     # backstop ends the process if the parent's watch ever falls behind
     sandbox.cap_data_segment(2 * limits.memory + (256 << 20))
     conn.send(("ready", {"isolation": isolation}))  # the template counted the triples (len() walks the store)
+    baseline = sandbox.resident_bytes(os.getpid()) or 0
     while True:
         try:
             job = conn.recv()
         except EOFError:
             return
+        _give_back_heap(baseline)
         try:
             conn.send(("ok", execute(store, job)))
         except SyntaxError as e:
@@ -119,6 +123,15 @@ def _serve_jobs(conn: Connection, store: ox.Store, limits: WorkerLimits, isolati
             raise
         except BaseException as e:  # also pyo3's PanicException: the worker lives on
             conn.send(("engine-error", f"{type(e).__name__}: {e}"))
+
+
+def _give_back_heap(baseline: int) -> None:
+    """Return what the last query freed to the system (malloc keeps it otherwise: 50-60 MiB per worker
+    after the heaviest named queries at 1M triples) when the worker holds RETURN_HEAP_OVER above its
+    start. Done before the next query, not after an answer, so the client never waits for it."""
+    resident = sandbox.resident_bytes(os.getpid())
+    if resident is not None and resident - baseline > RETURN_HEAP_OVER:
+        sandbox.trim_heap()
 
 
 def _settle(wake: asyncio.Future[None]) -> None:
@@ -190,6 +203,7 @@ class _Worker:
     conn: Connection
     baseline: int = 0      # resident bytes with the store loaded, before any query
     since: float = 0.0     # when its current query was sent (time.monotonic())
+    grown: int = 0         # the most resident memory its current query was seen to add (bytes)
     extra: bool = False    # forked for one query while the pool was held by long ones (see EmbeddedEngine)
 
 
@@ -207,7 +221,10 @@ class EmbeddedEngine:
     When every worker has been running its query for ``EXTRA_AFTER`` seconds or more (long queries,
     runaways) and a client holding none asks, an extra worker is forked for that one query (a fork
     costs milliseconds; at most ``extra`` at a time, default ``workers``), so runaway streams from
-    other clients never hold an ordinary query beyond that short wait."""
+    other clients never hold an ordinary query beyond that short wait.
+
+    A worker that keeps more than ``recycle_over`` bytes above its start after a query (heap malloc
+    could not give back) is replaced by a fresh fork, so the pool stays near one store's memory."""
     source: StoreSource
     workers: int = 2
     spares: int = 0
@@ -215,6 +232,7 @@ class EmbeddedEngine:
     limits: WorkerLimits = field(default_factory=WorkerLimits)
     client_share: int | None = None
     extra: int | None = None
+    recycle_over: int = RECYCLE_OVER
     triples: int = field(default=0, init=False)
     isolation: tuple[str, ...] = field(default=(), init=False)
     _share: int = field(default=1, init=False)
@@ -325,6 +343,8 @@ class EmbeddedEngine:
                 self._await_ready(new)
                 break
             except (EngineUnavailable, OSError, EOFError) as e:
+                if self._closed:  # the pool closed while the successor started
+                    break
                 log.error("a query worker could not be restarted", extra={"event": "respawn-failed",
                           "attempt": attempt + 1, "detail": str(e)})
                 new = None
@@ -344,7 +364,11 @@ class EmbeddedEngine:
         ended = reason == "died"
         if ended:
             w.process.join(timeout=0.5)  # it is ending: its pipe closed; how (signal) tells why
-            reason = "memory" if w.process.exitcode == -signal.SIGABRT else "died"
+            # an allocation past the data-segment cap aborts (SIGABRT), but so does an engine panic
+            # that cannot unwind (Oxigraph's sort on an inconsistent order, e.g. ORDER BY over mixed
+            # terms): only a worker seen using much memory was stopped for it
+            aborted = w.process.exitcode == -signal.SIGABRT
+            reason = "memory" if aborted and w.grown > self.limits.memory // 2 else "died"
         self._replace(w, client, reason, kill=not ended)
         if reason == "timeout":
             return QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped")
@@ -353,6 +377,9 @@ class EmbeddedEngine:
                                     "and was stopped")
         if reason == "gone":
             return ClientGone("the client closed the connection; its query was stopped")
+        if w.process.exitcode == -signal.SIGABRT:
+            return EngineUnavailable("the engine aborted on this query (the server log says why); its worker is "
+                                     "being restarted")
         return EngineUnavailable(f"the query worker died (exit code {w.process.exitcode}); it is being restarted")
 
     # ---------------------------------------------------------------- each client's share of the pool
@@ -385,6 +412,12 @@ class EmbeddedEngine:
         if w.extra:
             w.process.kill()
             self._end_extra(w, client)
+            return
+        if (resident := self._resident(w)) is not None and resident - w.baseline > self.recycle_over:
+            with self._lock:  # the successor is the pool's cost, not the client's
+                self._release(client)
+                self._held[None] += 1
+            self._replace(w, None, "recycled")
             return
         with self._lock:
             self._busy -= 1
@@ -452,7 +485,8 @@ class EmbeddedEngine:
 
     def _over_memory(self, w: _Worker) -> bool:
         rss = self._resident(w)
-        return rss is not None and rss - w.baseline > self.limits.memory
+        w.grown = max(w.grown, 0 if rss is None else rss - w.baseline)
+        return w.grown > self.limits.memory
 
     # ---------------------------------------------------------------- running a query
 
@@ -548,7 +582,7 @@ class EmbeddedEngine:
         return None
 
     def _started(self, w: _Worker) -> None:
-        w.since = time.monotonic()
+        w.since, w.grown = time.monotonic(), 0
         if not w.extra:
             with self._lock:
                 self._running[id(w)] = w.since
