@@ -317,7 +317,9 @@ def serve_policygraph(data: Path) -> tuple[subprocess.Popen, str, float]:
     port = free_port()
     t0 = time.monotonic()
     pg = subprocess.Popen([sys.executable, "-m", "policygraph", "serve", "--port", str(port), "--graph", str(data),
-                           "--workers", "2", "--query-timeout", str(QUERY_TIMEOUT), "--max-rows", "100000"],
+                           "--workers", "2", "--query-timeout", str(QUERY_TIMEOUT), "--max-rows", "100000",
+                           # the benchmark's clients all come from 127.0.0.1: let them use both workers
+                           "--client-share", "0"],
                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     wait(url + "/health", pg)
