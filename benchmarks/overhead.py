@@ -6,7 +6,7 @@ Serves the shipped build plus a synthetic file (benchmarks/generate.py) three wa
 with an ASGI app that answers every request with a fixed body and does nothing else — the least any
 request through a Python ASGI server costs here. Then sends ASK and single-resource lookups to all
 three, interleaved (each round in a fresh random order, one keep-alive httpx client), and reports
-medians and ratios to Oxigraph. With --cache it also runs policygraph with its response cache on.
+medians and ratios to Oxigraph.
 
 The split of policygraph's own time is measured in this process on the same data (no HTTP): the
 request check, reading the request, the whole app answering with an engine that replies at once
@@ -99,11 +99,9 @@ def start(cmd: list[str], url: str, **kw) -> subprocess.Popen:
     return proc
 
 
-def serve_policygraph(data: Path, cache: bool) -> tuple[subprocess.Popen, str]:
+def serve_policygraph(data: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     cmd = [sys.executable, "-m", "policygraph", "serve", "--port", str(port), "--graph", str(data)]
-    if cache:
-        cmd += ["--response-cache", "64"]
     return start(cmd, f"http://127.0.0.1:{port}/health", cwd=ROOT), f"http://127.0.0.1:{port}/sparql"
 
 
@@ -187,15 +185,12 @@ async def split(data: Path, text: str, n: int) -> dict[str, float]:
 def markdown(report: dict) -> str:
     lines = [f"Machine: {report['machine']}. {report['triples']:,} triples; medians of {report['rounds']} interleaved "
              "rounds (one keep-alive httpx client), ms. Floor: uvicorn with an app that returns a fixed body.", "",
-             "| query | Oxigraph server | policygraph | ratio | " + ("with cache | ratio | " if report["cache"] else "")
-             + "floor (uvicorn, no work) | floor ratio |",
-             "| --- | ---: | ---: | ---: | " + ("---: | ---: | " if report["cache"] else "") + "---: | ---: |"]
+             "| query | Oxigraph server | policygraph | ratio | floor (uvicorn, no work) | floor ratio |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for name, row in report["queries"].items():
         ox = row["oxigraph"]
-        cells = [f"{ox:.2f}", f"{row['policygraph']:.2f}", f"{row['policygraph'] / ox:.2f}"]
-        if report["cache"]:
-            cells += [f"{row['policygraph (cache)']:.2f}", f"{row['policygraph (cache)'] / ox:.2f}"]
-        cells += [f"{row['floor']:.2f}", f"{row['floor'] / ox:.2f}"]
+        cells = [f"{ox:.2f}", f"{row['policygraph']:.2f}", f"{row['policygraph'] / ox:.2f}",
+                 f"{row['floor']:.2f}", f"{row['floor'] / ox:.2f}"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", f"Where policygraph's time goes (µs per request, in process, `{report['split_query']}`):", "",
               "| stage | µs |", "| --- | ---: |"]
@@ -208,7 +203,6 @@ def main() -> int:
     ap.add_argument("--size", default="1m")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=1000)
-    ap.add_argument("--cache", action="store_true", help="also measure policygraph with its response cache on")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "overhead")
     args = ap.parse_args()
     data = data_file(args.size, args.seed)
@@ -226,14 +220,10 @@ def main() -> int:
         procs.append(start([sys.executable, "-m", "uvicorn", "overhead_floor:app", "--port", str(floor_port),
                             "--log-level", "warning", "--no-access-log"], f"http://127.0.0.1:{floor_port}/",
                            cwd=floor_dir))
-        pg, pg_url = serve_policygraph(data, cache=False)
+        pg, pg_url = serve_policygraph(data)
         procs.append(pg)
         targets = {"oxigraph": f"http://127.0.0.1:{ox_port}/query", "policygraph": pg_url,
                    "floor": f"http://127.0.0.1:{floor_port}/"}
-        if args.cache:
-            pgc, pgc_url = serve_policygraph(data, cache=True)
-            procs.append(pgc)
-            targets["policygraph (cache)"] = pgc_url
         subject = a_subject(pg_url)
         triples = httpx.get(pg_url.replace("/sparql", "/health")).json()["triples"]
         rng = random.Random(args.seed)
@@ -248,7 +238,7 @@ def main() -> int:
     split_query = queries(subject)["ASK resource"][0]
     report = {"machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores, Python "
                          f"{platform.python_version()}", "size": args.size, "triples": triples, "rounds": args.rounds,
-              "cache": args.cache, "queries": rows, "split_query": split_query,
+              "queries": rows, "split_query": split_query,
               "split": asyncio.run(split(data, split_query, 3000))}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=1, ensure_ascii=False))
