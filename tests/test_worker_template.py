@@ -162,3 +162,17 @@ def test_an_engine_abort_is_not_reported_as_the_memory_limit(engine):
         engine.run(Job("SELECT * WHERE { ?s ?p ?o } ORDER BY ?o", "json", max_rows=100_000), 30)
     except EngineUnavailable as e:
         assert not isinstance(e, QueryMemoryLimit) and "aborted" in str(e)
+
+
+def test_a_quiet_pool_replaces_workers_that_hold_memory_of_their_own(dist):
+    engine = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1, tidy_over=1 << 20)
+    try:
+        before = idle(engine)
+        engine.run(Job("SELECT * WHERE { ?s ?p ?o } ORDER BY STR(?o)", "json", max_rows=100_000), 30)
+        deadline = time.monotonic() + 30
+        while (idle(engine) in (before, set()) or engine._starting) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        after = idle(engine)
+        assert after and after != before and parent_of(after.pop()) == engine._template.process.pid
+    finally:
+        engine.close()

@@ -70,8 +70,8 @@ class ServeConfig(BaseSettings):
     spare_workers: int = setting(
         0, "loaded, idle workers that take a killed worker's place at once (each holds the store)", ge=0)
     extra_workers: int | None = setting(
-        None, "workers forked for one query each when every worker has run its query for 0.5 s or more and a "
-        "client holding none asks (so runaways do not hold ordinary queries)", metavar="N", shown="--workers", ge=0)
+        None, "workers forked for one query each when every worker has run its query for 2 s or more and a "
+        "client holding none asks (so runaways do not hold ordinary queries)", metavar="N", shown="1", ge=0)
     query_timeout: Seconds = setting(10.0, "seconds a query may run")
     min_query_timeout: Seconds = setting(
         1.0, "a request's ?timeout below this is raised to it (seconds): tiny limits cannot drain the pool")
@@ -82,6 +82,9 @@ class ServeConfig(BaseSettings):
         "(0 = no limit)", metavar="N", shown="all but one", ge=0)
     queue_timeout: Seconds = setting(10.0, "seconds a request may wait for a free query worker before a 503")
     max_rows: int = setting(10_000, "rows or triples in one answer", ge=1)
+    response_cache: int = setting(
+        0, "memory for answers to repeated identical /sparql, /queries and /api requests, sent again without "
+        "running the query (0 = none)", metavar="MIB", ge=0)
     service_allow: Annotated[tuple[str, ...], NoDecode] = setting(
         (), "endpoint IRI prefix that SERVICE may call (repeatable; the variable is comma-separated)",
         option="--allow-service", metavar="PREFIX", shown="none")
@@ -129,7 +132,7 @@ class ServeConfig(BaseSettings):
             return Settings(query_timeout=self.query_timeout, min_query_timeout=self.min_query_timeout,
                             queue_timeout=self.queue_timeout, max_rows=self.max_rows,
                             header_timeout=self.header_timeout, body_timeout=self.body_timeout,
-                            service_allow=self.service_allow)
+                            service_allow=self.service_allow, response_cache=self.response_cache << 20)
         except ValueError as e:
             raise ConfigError(str(e)) from None
 

@@ -48,8 +48,17 @@ from policygraph.store.template import ForkedWorker, Recipe, Template
 log = logging.getLogger("policygraph.engine")
 TICK = 0.025  # seconds between checks of a running query's memory and its client
 RETURN_HEAP_OVER = 16 << 20  # bytes a worker may keep above its start between queries (then malloc_trim)
-RECYCLE_OVER = 64 << 20  # … after which it is replaced by a fresh fork (what malloc cannot give back: fragments)
-EXTRA_AFTER = 0.5  # seconds every worker must have run its query before a client holding none gets an extra one
+# a worker holding more than this alone (heap malloc cannot give back, store pages copy-on-write made
+# its own) is replaced by a fresh fork; looked at once a CHECK_PRIVATE_EVERY per worker (a look costs ~1 ms)
+RECYCLE_OVER = 64 << 20
+CHECK_PRIVATE_EVERY = 2.0
+# when the whole pool has been idle this long, workers holding over TIDY_OVER alone are replaced too
+# (serve turns it on), so a quiet server goes back to one store's memory at no client's cost
+TIDY_AFTER, TIDY_OVER = 1.0, 16 << 20
+# seconds every worker must have run its query before a client holding none gets an extra one: longer
+# than the slowest ordinary named query at 1M triples (~1.7 s under load), or ordinary load would fork
+# extras and the cores, not the queue, would be shared (measured: 97 ordinary queries past 2 s at 0.5)
+EXTRA_AFTER = 2.0
 Gone = Callable[[], Awaitable[bool]]
 
 
@@ -203,6 +212,7 @@ class _Worker:
     conn: Connection
     baseline: int = 0      # resident bytes with the store loaded, before any query
     since: float = 0.0     # when its current query was sent (time.monotonic())
+    checked: float = 0.0   # when its private memory was last looked at
     grown: int = 0         # the most resident memory its current query was seen to add (bytes)
     extra: bool = False    # forked for one query while the pool was held by long ones (see EmbeddedEngine)
 
@@ -220,11 +230,13 @@ class EmbeddedEngine:
 
     When every worker has been running its query for ``EXTRA_AFTER`` seconds or more (long queries,
     runaways) and a client holding none asks, an extra worker is forked for that one query (a fork
-    costs milliseconds; at most ``extra`` at a time, default ``workers``), so runaway streams from
+    costs milliseconds; at most ``extra`` at a time, default 1), so runaway streams from
     other clients never hold an ordinary query beyond that short wait.
 
-    A worker that keeps more than ``recycle_over`` bytes above its start after a query (heap malloc
-    could not give back) is replaced by a fresh fork, so the pool stays near one store's memory."""
+    A worker that holds more than ``recycle_over`` bytes alone after a query (heap malloc could not
+    give back, store pages its reads wrote to) is replaced by a fresh fork, and, with ``tidy_over``,
+    so is one holding more than that while the whole pool is idle: the pool stays near one store's
+    memory."""
     source: StoreSource
     workers: int = 2
     spares: int = 0
@@ -233,6 +245,7 @@ class EmbeddedEngine:
     client_share: int | None = None
     extra: int | None = None
     recycle_over: int = RECYCLE_OVER
+    tidy_over: int | None = None  # serve passes TIDY_OVER; None: no tidying
     triples: int = field(default=0, init=False)
     isolation: tuple[str, ...] = field(default=(), init=False)
     _share: int = field(default=1, init=False)
@@ -256,11 +269,13 @@ class EmbeddedEngine:
         if self.workers < 1 or self.spares < 0:
             raise ValueError("an embedded engine needs at least one worker and no negative spares")
         self._share = self.client_share or max(1, self.workers - 1)
-        self.extra = self.workers if self.extra is None else self.extra
+        self.extra = 1 if self.extra is None else self.extra
         started = [self._spawn() for _ in range(self.workers + self.spares)]
         for i, w in enumerate(started):
             self._await_ready(w)
             (self._idle if i < self.workers else self._spare).put(w)
+        if self.tidy_over is not None:
+            threading.Thread(target=self._tidy, daemon=True, name="policygraph-tidy").start()
         if not self.limits.network and not {"seccomp", "network-namespace"} & set(self.isolation):
             log.warning("query workers could not be cut off from the network on this system; only the request "
                         "check keeps SERVICE out", extra={"event": "no-isolation"})
@@ -413,7 +428,7 @@ class EmbeddedEngine:
             w.process.kill()
             self._end_extra(w, client)
             return
-        if (resident := self._resident(w)) is not None and resident - w.baseline > self.recycle_over:
+        if self._holds_too_much(w, self.recycle_over):
             with self._lock:  # the successor is the pool's cost, not the client's
                 self._release(client)
                 self._held[None] += 1
@@ -427,6 +442,38 @@ class EmbeddedEngine:
         if self._waiting:
             with contextlib.suppress(RuntimeError):  # RuntimeError: not on an event loop (run())
                 self._hand_out()
+
+    def _holds_too_much(self, w: _Worker, limit: int, every: float = CHECK_PRIVATE_EVERY) -> bool:
+        now = time.monotonic()
+        if now - w.checked < every or w.process.pid is None:
+            return False
+        w.checked = now
+        private = sandbox.private_bytes(w.process.pid)
+        return private is not None and private > limit
+
+    def _tidy(self) -> None:
+        """While the whole pool stays idle, replace workers that hold much memory alone (a thread)."""
+        idle_since = time.monotonic()
+        while not self._closed:
+            time.sleep(TIDY_AFTER / 2)
+            with self._lock:
+                quiet = not self._busy and not self._starting and not self._waiting and not self._extras
+            if not quiet:
+                idle_since = time.monotonic()
+                continue
+            if time.monotonic() - idle_since < TIDY_AFTER:
+                continue
+            with self._idle.mutex:
+                idle = list(self._idle.queue)
+            for w in [w for w in idle if self._holds_too_much(w, self.tidy_over or 0, every=TIDY_AFTER)]:
+                with self._idle.mutex:
+                    if w not in self._idle.queue:
+                        continue
+                    self._idle.queue.remove(w)
+                with self._lock:
+                    self._busy += 1
+                    self._held[None] += 1
+                self._replace(w, None, "tidied")
 
     # ---------------------------------------------------------------- extra workers while long queries hold the pool
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from policygraph.build.current import current_build, on_disk_store
 from policygraph.records.limits import check_rdf_file
-from policygraph.store.embedded import EmbeddedEngine, StoreSource, WorkerLimits
+from policygraph.store.embedded import TIDY_OVER, EmbeddedEngine, StoreSource, WorkerLimits
 from policygraph.store.engines import Engine
 from policygraph.store.loading import files_id
 from policygraph.store.remote import RemoteEngine
@@ -40,7 +40,7 @@ class PoolOptions:
 
     def engine(self, source: StoreSource) -> EmbeddedEngine:
         return EmbeddedEngine(source, self.workers, self.spares, limits=self.limits, client_share=self.client_share,
-                              extra=self.extra)
+                              extra=self.extra, tidy_over=TIDY_OVER)
 
 
 def make_engine(spec: StoreSpec, root: Path, out: Path, pool: PoolOptions,

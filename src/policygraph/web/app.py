@@ -24,6 +24,7 @@ from policygraph.web import search as search_page
 from policygraph.web import api_docs, dataset, errors, named_queries, pages, resources, sparql, vocabulary
 from policygraph.web.http_limits import install as install_http_limits
 from policygraph.web.logs import RequestLog
+from policygraph.web.response_cache import ResponseCache
 from policygraph.web.settings import Settings
 
 __all__ = ["Settings", "create_app"]
@@ -40,6 +41,7 @@ def create_app(engine: Engine, settings: Settings | None = None, queries: dict[s
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["*"], expose_headers=["ETag", "X-Result-Truncated", "X-Result-Rows", "Link"])
     install_http_limits(app, api_docs.PATHS)  # HEAD as GET, security headers: outside every other layer
+    app.add_middleware(ResponseCache, limit=app.state.settings.response_cache)  # a hit keeps those headers
     app.add_middleware(RequestLog)  # outermost: one log line per request, whatever answered it
     errors.install(app)
     app.include_router(sparql.router)

@@ -25,6 +25,7 @@ class Settings:
     queue_timeout: float = 10.0          # seconds a request waits for a free query worker (then 503)
     max_rows: int = 10_000               # rows (or triples) in one answer
     max_body: int = 1 << 20              # bytes of a POST body
+    response_cache: int = 0              # bytes of repeated answers kept (response_cache.py); 0: none
     header_timeout: float = 10.0         # seconds for a request's headers (else 408 and the connection closed)
     body_timeout: float = 30.0           # seconds for a POST body (else 408)
     service_allow: tuple[str, ...] = ()  # endpoint IRI prefixes SERVICE may call; empty: none
