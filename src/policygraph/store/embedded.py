@@ -213,6 +213,9 @@ class _Worker:
     baseline: int = 0      # resident bytes with the store loaded, before any query
     since: float = 0.0     # when its current query was sent (time.monotonic())
     checked: float = 0.0   # when its private memory was last looked at
+    renewing: bool = False            # a successor is being forked for it (it holds too much memory alone)
+    successor: _Worker | None = None  # … and is ready, to take its place when it is given back
+    ended: bool = False               # stopped and replaced
     grown: int = 0         # the most resident memory its current query was seen to add (bytes)
     extra: bool = False    # forked for one query while the pool was held by long ones (see EmbeddedEngine)
 
@@ -342,15 +345,16 @@ class EmbeddedEngine:
             self._busy -= 1
             self._starting += 1
             self._running.pop(id(w), None)
+            w.ended = True
         threading.Thread(target=self._succeed, args=(w, client, successor_pool, time.monotonic()),
                          daemon=True).start()
 
     def _succeed(self, w: _Worker, client: str | None, pool: queue.Queue[_Worker], killed: float) -> None:
-        """Start a killed worker's successor (three tries), then free the client's share. SIGKILL has
-        freed its memory already; the store process reaps it."""
+        """Start a killed worker's successor (three tries; one renewal made ready already counts), then
+        free the client's share. SIGKILL has freed its memory already; the store process reaps it."""
         w.conn.close()
-        new = None
-        for attempt in range(3):
+        new = w.successor
+        for attempt in range(0 if new else 3):
             if self._closed:
                 break
             try:
@@ -428,20 +432,47 @@ class EmbeddedEngine:
             w.process.kill()
             self._end_extra(w, client)
             return
-        if self._holds_too_much(w, self.recycle_over):
-            with self._lock:  # the successor is the pool's cost, not the client's
-                self._release(client)
-                self._held[None] += 1
-            self._replace(w, None, "recycled")
-            return
         with self._lock:
             self._busy -= 1
             self._release(client)
             self._running.pop(id(w), None)
+            old, w = w, w.successor or w
+        if w is not old:  # a fresh fork was made ready while it ran: it takes its place
+            old.process.kill()
+            old.conn.close()
+        elif not w.renewing and self._holds_too_much(w, self.recycle_over):
+            w.renewing = True
+            threading.Thread(target=self._renew, args=(w,), daemon=True).start()
         self._idle.put(w)
         if self._waiting:
             with contextlib.suppress(RuntimeError):  # RuntimeError: not on an event loop (run())
                 self._hand_out()
+
+    def _renew(self, w: _Worker) -> None:
+        """Fork a successor for a worker that holds too much memory alone, while it goes on serving;
+        the successor takes its place as soon as it is idle (no gap in the pool). A thread."""
+        try:
+            new = self._spawn()
+            self._await_ready(new)
+        except (EngineUnavailable, OSError, EOFError):
+            w.renewing = False
+            return
+        with self._lock:
+            with self._idle.mutex:
+                idle = next((i for i, x in enumerate(self._idle.queue) if x is w), None)
+                if idle is not None:
+                    del self._idle.queue[idle]
+            if idle is None and not w.ended:
+                w.successor = new  # busy now: _give_back swaps it in
+                return
+        if idle is None:  # it was stopped meanwhile, and already replaced
+            new.process.kill()
+            new.conn.close()
+            return
+        w.process.kill()
+        w.conn.close()
+        self._idle.put(new)
+        log.info("query worker renewed", extra={"event": "worker-renewed", "pid": w.process.pid})
 
     def _holds_too_much(self, w: _Worker, limit: int, every: float = CHECK_PRIVATE_EVERY) -> bool:
         now = time.monotonic()
