@@ -162,7 +162,7 @@ class _Answered:
             _settle(self.waiter)
 
 
-@dataclass
+@dataclass(eq=False)  # waiters and workers are told apart by identity
 class _Waiter:
     """A request waiting for a worker: its future gets the worker (or None when a tick passed)."""
     client: str | None
@@ -208,7 +208,7 @@ def _answer(status: str, payload: Any) -> Result:
 # ------------------------------------------------------------------ the pool, in the service's process
 
 
-@dataclass
+@dataclass(eq=False)
 class _Worker:
     process: ForkedWorker
     conn: Connection
