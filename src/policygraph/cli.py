@@ -1,4 +1,4 @@
-"""The ``policygraph`` command: build, validate, serve, load, import.
+"""The ``policygraph`` command: build, validate, serve, query, load, import.
 
 Thin on purpose: each command reads its options (the service's from config.py), calls the package and
 prints the outcome. Exit status: 0 ok, 1 an invalid graph or a failure, 2 bad input or a usage error.
@@ -214,6 +214,104 @@ def serve(graph: tuple[str, ...], only_graphs: bool, root: str | None, **given: 
                     http=deadline_protocol(settings.header_timeout, settings.body_timeout))
     finally:
         engine.close()
+    return 0
+
+
+SOLUTIONS, GRAPHS = ("table", "json", "xml", "csv", "tsv"), ("turtle", "ntriples", "jsonld", "rdfxml")
+
+
+def _query_text(text: str | None, file: str | None, name: str | None, params: tuple[str, ...],
+                project: Path) -> str:
+    """The SPARQL to run: the argument (``-``: standard input), a file, or a named query bound to its
+    parameters; exactly one of them."""
+    from policygraph.store.named_queries import load_queries  # noqa: PLC0415
+
+    given = [x for x in (text, file, name) if x is not None]
+    if len(given) != 1:
+        raise click.UsageError("give one query: QUERY (or - for standard input), --file FILE or --name NAME")
+    if params and name is None:
+        raise click.UsageError("--param goes with --name")
+    if text == "-":
+        return sys.stdin.read()
+    if file is not None:
+        try:
+            return Path(file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise click.UsageError(f"--file {file}: {e}") from None
+    if name is None:
+        return text or ""
+    queries = load_queries(project / "queries")
+    if name not in queries:
+        raise click.UsageError(f"--name {name}: no such named query; there are {', '.join(sorted(queries))}")
+    values = dict(p.split("=", 1) for p in params if "=" in p)
+    if len(values) != len(params):
+        raise click.UsageError("--param takes NAME=VALUE")
+    return queries[name].bind(values)
+
+
+@cli.command(help="run a SPARQL query, or a named query, and print the answer",
+             epilog="The query is checked and run as the service runs it (read-only, no SERVICE, the time and "
+                    "row limits). Output: a table (default; CONSTRUCT and DESCRIBE print Turtle) or the format "
+                    "given. Exit status: 0 answered, 1 stopped (time or memory limit) or the store failed, 2 a bad "
+                    "query, parameter or option.")
+@click.argument("text", required=False, metavar="QUERY")
+@click.option("--file", "file_", metavar="FILE", help="read the query from FILE")
+@click.option("--name", metavar="NAME", help="run the named query NAME (queries/NAME.rq)")
+@click.option("--param", multiple=True, metavar="NAME=VALUE", help="a named query's parameter (repeatable)")
+@click.option("--format", "form", type=click.Choice(SOLUTIONS + GRAPHS), default="table", help="output format")
+@click.option("--store", metavar="SPEC", help="a directory (on-disk Oxigraph store) or http(s):// endpoint; "
+                                               "default: the built dataset in memory")
+@click.option("--timeout", type=float, default=ServeConfig.model_fields["query_timeout"].default,
+              help="seconds the query may run (default: the service's)")
+@click.option("--max-rows", type=int, default=ServeConfig.model_fields["max_rows"].default,
+              help="rows or triples printed at most (default: the service's)")
+@graph_options("query")
+@root_option
+@reported(((click.UsageError,), 2, ""))
+def query(text: str | None, file_: str | None, name: str | None, param: tuple[str, ...],  # noqa: PLR0913, PLR0917
+          form: str, store: str | None, timeout: float, max_rows: int, graph: tuple[str, ...], only_graphs: bool,
+          root: str | None) -> int:
+    import asyncio  # noqa: PLC0415
+
+    from policygraph.store.engines import (  # noqa: PLC0415
+        EngineUnavailable,
+        Job,
+        QueryError,
+        QueryMemoryLimit,
+        QueryTimeout,
+    )
+    from policygraph.store.named_queries import ParameterError  # noqa: PLC0415
+    from policygraph.store.opening import PoolOptions, StoreSpec, make_engine  # noqa: PLC0415
+    from policygraph.store.query_check import Limits, Refused, check  # noqa: PLC0415
+
+    project = project_dir(root)
+    try:
+        sparql = _query_text(text, file_, name, param, project)
+        info = check(sparql, Limits())
+    except (Refused, ParameterError) as e:
+        raise click.UsageError(str(e)) from None
+    graph_form = info.form in ("CONSTRUCT", "DESCRIBE")
+    if form == "table" and graph_form:
+        form = "turtle"
+    if (form in GRAPHS) != graph_form:
+        raise click.UsageError(f"--format {form} does not fit a {info.form} query; use one of "
+                               + ", ".join(GRAPHS if graph_form else SOLUTIONS))
+    engine, _, _ = make_engine(StoreSpec(store, tuple(Path(g) for g in graph), only_graphs), project,
+                               project / "dist", PoolOptions(workers=1),
+                               log=lambda line: print(line, file=sys.stderr))
+    try:
+        result = asyncio.run(engine.arun(Job(sparql, form, max_rows=max_rows), timeout))
+    except QueryError as e:
+        raise click.UsageError(str(e)) from None
+    except (QueryTimeout, QueryMemoryLimit, EngineUnavailable) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        engine.close()
+    sys.stdout.buffer.write(result.body)
+    sys.stdout.flush()
+    if result.truncated and form != "table":
+        print(f"warning: the answer was cut at {max_rows:,} rows (--max-rows)", file=sys.stderr)
     return 0
 
 

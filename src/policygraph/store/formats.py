@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
@@ -179,7 +180,50 @@ def serialize_solutions(variables: list[str], rows: list[list[Term | None]], fmt
         lines = ["\t".join(f"?{v}" for v in variables)]
         lines += ["\t".join("" if t is None else str(t) for t in row) for row in rows]
         return ("\n".join(lines) + "\n").encode()
+    if fmt == "table":
+        return _table(variables, rows, truncated).encode()
     raise ValueError(fmt)
+
+
+TABLE_CELL = 60  # display columns of one cell in a terminal table (longer values are cut with …)
+
+
+def _width(text: str) -> int:
+    """Display columns: East Asian wide and fullwidth characters (漢字, かな) take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _cut(text: str) -> str:
+    text = " ".join(text.split())  # one line
+    if _width(text) <= TABLE_CELL:
+        return text
+    out, used = [], 0
+    for c in text:
+        used += _width(c)
+        if used > TABLE_CELL - 1:
+            break
+        out.append(c)
+    return "".join(out) + "…"
+
+
+def _table(variables: list[str], rows: list[list[Term | None]], truncated: bool) -> str:
+    """A text table for a terminal (``policygraph query``): one column per variable, padded by
+    display width; literals by their value (and @language), IRIs in <>."""
+    def cell(t: Term | None) -> str:
+        if t is None:
+            return ""
+        if isinstance(t, ox.Literal) and t.language:
+            return _cut(f"{t.value}@{t.language}")
+        if isinstance(t, ox.Literal):
+            return _cut(t.value)
+        return _cut(str(t))
+
+    cells = [[f"?{v}" for v in variables]] + [[cell(t) for t in row] for row in rows]
+    widths = [max(_width(r[i]) for r in cells) for i in range(len(variables))]
+    lines = ["  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append(f"({len(rows):,} row{'s' if len(rows) != 1 else ''}{', cut at the row limit' if truncated else ''})")
+    return "\n".join(lines) + "\n"
 
 
 def serialize_boolean(value: bool, fmt: str) -> bytes:
@@ -190,6 +234,8 @@ def serialize_boolean(value: bool, fmt: str) -> bytes:
                 f"<boolean>{'true' if value else 'false'}</boolean></sparql>\n").encode()
     if fmt == "csv":
         return f"_askResult\r\n{'true' if value else 'false'}\r\n".encode()
+    if fmt == "table":
+        return f"{'true' if value else 'false'}\n".encode()
     return f"?_askResult\n{'true' if value else 'false'}\n".encode()
 
 

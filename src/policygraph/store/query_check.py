@@ -193,3 +193,44 @@ def inspect(text: str, limits: Limits = Limits()) -> Inspection:
     if unescaped != text and "service" in unescaped.lower():
         services += _service_targets(unescaped)
     return Inspection(form, update, tuple(dict.fromkeys(services)), pragma, deepest, len(toks))
+
+
+READ_ONLY = "this endpoint is read-only"
+
+
+class Refused(ValueError):
+    """A query the service never runs, with the HTTP status and error name it answers with."""
+
+    def __init__(self, status: int, error: str, detail: str):
+        super().__init__(f"{error}: {detail}")
+        self.status, self.error, self.detail = status, error, detail
+
+
+def check(query: str, limits: Limits, service_allow: tuple[str, ...] = ()) -> Inspection:
+    """Refuse, before any engine sees it, what is never run: text that could crash or stall a parser,
+    updates, pragmas that fetch from the web, and SERVICE to an endpoint not allowed (Refused)."""
+    try:
+        info = inspect(query, limits)
+    except QueryTooComplex as e:
+        raise Refused(400, "query too complex", str(e)) from None
+    if info.is_update:
+        raise Refused(403, "updates are not allowed", f"{READ_ONLY}; SPARQL Update is refused")
+    if info.form is None:
+        raise Refused(400, "bad query", "no SELECT, ASK, CONSTRUCT or DESCRIBE found")
+    if info.pragma:
+        raise Refused(403, "pragma not allowed", f"{info.pragma}: engine pragmas are not SPARQL 1.1 and are refused")
+    for target in info.service_iris:
+        if not target.startswith(("http://", "https://")) or not allowed_service(target, service_allow):
+            raise Refused(403, "SERVICE not allowed",
+                          f"SERVICE {target or '(not a literal IRI)'} is not on this server's allow-list"
+                          + ("" if service_allow else " (federated queries are disabled)")
+                          + ("" if target else "; write the endpoint as a full <IRI> after the keyword SERVICE"))
+    return info
+
+
+def allowed_service(target: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether SERVICE may call ``target``: an allow-list entry matches whole path segments only, so
+    ``http://a.example`` allows ``http://a.example/sparql`` but not ``http://a.example.evil.net/`` or
+    ``http://a.example@evil.net/``."""
+    return any(target == p or (target.startswith(p) and (p.endswith("/") or target[len(p)] in "/?#"))
+               for p in prefixes)

@@ -21,7 +21,7 @@ from starlette.routing import Route
 from policygraph import __version__
 from policygraph.store.engines import Engine, Job
 from policygraph.store.formats import GRAPH_FORMATS, SOLUTION_FORMATS, NotAcceptable, negotiate
-from policygraph.store.query_check import Inspection, QueryTooComplex, inspect
+from policygraph.store.query_check import READ_ONLY, Inspection, Refused, check
 from policygraph.web.errors import Problem
 from policygraph.web.settings import Settings, client_of, engine_of, settings_of
 
@@ -29,7 +29,6 @@ router = APIRouter()
 
 TEXT_TYPES = ("text/", "application/sparql-results+xml", "application/sparql-results+json", "application/n-triples",
               "application/ld+json", "application/rdf+xml")
-READ_ONLY = "this endpoint is read-only"
 SERVICE_DESCRIPTION = """@prefix sd: <http://www.w3.org/ns/sparql-service-description#> .
 @prefix void: <http://rdfs.org/ns/void#> .
 @prefix dcterms: <http://purl.org/dc/terms/> .
@@ -163,33 +162,11 @@ async def parse_request(request: Request, settings: Settings) -> SparqlRequest:
 
 
 def check_query(query: str, settings: Settings) -> Inspection:
-    """Refuse, before any engine sees it, what the endpoint never runs: text that could crash or stall
-    a parser, updates, pragmas that fetch from the web, and SERVICE to an endpoint not allowed."""
+    """The request check (query_check.check), its refusal as the HTTP problem it is."""
     try:
-        info = inspect(query, settings.limits)
-    except QueryTooComplex as e:
-        raise Problem(400, "query too complex", str(e)) from None
-    if info.is_update:
-        raise Problem(403, "updates are not allowed", f"{READ_ONLY}; SPARQL Update is refused")
-    if info.form is None:
-        raise Problem(400, "bad query", "no SELECT, ASK, CONSTRUCT or DESCRIBE found")
-    if info.pragma:
-        raise Problem(403, "pragma not allowed", f"{info.pragma}: engine pragmas are not SPARQL 1.1 and are refused")
-    for target in info.service_iris:
-        if not target.startswith(("http://", "https://")) or not _allowed(target, settings.service_allow):
-            raise Problem(403, "SERVICE not allowed",
-                          f"SERVICE {target or '(not a literal IRI)'} is not on this server's allow-list"
-                          + ("" if settings.service_allow else " (federated queries are disabled)")
-                          + ("" if target else "; write the endpoint as a full <IRI> after the keyword SERVICE"))
-    return info
-
-
-def _allowed(target: str, prefixes: tuple[str, ...]) -> bool:
-    """Whether SERVICE may call ``target``: an allow-list entry matches whole path segments only, so
-    ``http://a.example`` allows ``http://a.example/sparql`` but not ``http://a.example.evil.net/`` or
-    ``http://a.example@evil.net/``."""
-    return any(target == p or (target.startswith(p) and (p.endswith("/") or target[len(p)] in "/?#"))
-               for p in prefixes)
+        return check(query, settings.limits, settings.service_allow)
+    except Refused as e:
+        raise Problem(e.status, e.error, e.detail) from None
 
 
 def _media(fmt_media: str) -> str:
