@@ -10,6 +10,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 from conftest import ROOT
+from test_sparql_service import running_oxigraph
+
+from policygraph.store.loading import load_remote
 
 NAGANO = "https://w3id.org/policygraph/id/prefecture/20"
 LABELS = f"SELECT ?l WHERE {{ <{NAGANO}> <http://www.w3.org/2000/01/rdf-schema#label> ?l }} ORDER BY ?l"
@@ -77,3 +80,11 @@ def test_what_the_service_refuses_is_refused_with_exit_2(project, args, says):
 def test_the_time_limit_stops_a_runaway_with_exit_1(project):
     out = query(project, RUNAWAY, "--timeout", "1")
     assert out.returncode == 1 and "longer than 1 s" in out.stderr
+
+
+def test_a_remote_store_gives_the_same_answer(project, dist, tmp_path):
+    with running_oxigraph(tmp_path / "oxigraph") as url:
+        load_remote([dist / "policygraph.nq"], url + "/store", log=lambda *_: None)
+        ours = query(project, LABELS, "--format", "csv")
+        theirs = query(project, LABELS, "--format", "csv", "--store", url + "/query")
+    assert theirs.returncode == 0 and theirs.stdout == ours.stdout == "l\nNagano Prefecture\n長野県\n"
