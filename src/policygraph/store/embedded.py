@@ -59,8 +59,8 @@ CHECK_PRIVATE_EVERY = 2.0
 # (serve turns it on), so a quiet server goes back to one store's memory at no client's cost
 TIDY_AFTER, TIDY_OVER = 1.0, 16 << 20
 # seconds every worker must have run its query before a client holding none gets an extra one: longer
-# than the slowest ordinary named query at 1M triples (~1.7 s under load), or ordinary load would fork
-# extras and the cores, not the queue, would be shared (measured: 97 ordinary queries past 2 s at 0.5)
+# than most ordinary named queries at 1M triples (0.5-2 s), or ordinary load forks extras and the cores,
+# not the queue, are shared (at 0.5 s the 1M soak forked 209 workers in 300 s)
 EXTRA_AFTER = 2.0
 Gone = Callable[[], Awaitable[bool]]
 
