@@ -257,6 +257,7 @@ class EmbeddedEngine:
     triples: int = field(default=0, init=False)
     isolation: tuple[str, ...] = field(default=(), init=False)
     _share: int = field(default=1, init=False)
+    _extra_max: int = field(default=1, init=False)
     _idle: queue.Queue[_Worker] = field(default_factory=queue.Queue, init=False)
     _spare: queue.Queue[_Worker] = field(default_factory=queue.Queue, init=False)
     # workers are forked from the template process, which holds the loaded store (template.py)
@@ -277,7 +278,7 @@ class EmbeddedEngine:
         if self.workers < 1 or self.spares < 0:
             raise ValueError("an embedded engine needs at least one worker and no negative spares")
         self._share = self.client_share or max(1, self.workers - 1)
-        self.extra = 1 if self.extra is None else self.extra
+        self._extra_max = 1 if self.extra is None else self.extra
         started = [self._spawn() for _ in range(self.workers + self.spares)]
         for i, w in enumerate(started):
             self._await_ready(w)
@@ -385,14 +386,14 @@ class EmbeddedEngine:
 
     def _stopped(self, w: _Worker, client: str | None, reason: str, timeout: float) -> Exception:
         """Replace a worker that did not answer, and the exception that tells the client why."""
-        ended = reason == "died"
+        ended, code = reason == "died", None
         if ended:
             w.process.join(timeout=0.5)  # it is ending: its pipe closed; how (signal) tells why
+            code = w.process.exitcode
             # an allocation past the data-segment cap aborts (SIGABRT), but so does an engine panic
             # that cannot unwind (Oxigraph's sort on an inconsistent order, e.g. ORDER BY over mixed
             # terms): only a worker seen using much memory was stopped for it
-            aborted = w.process.exitcode == -signal.SIGABRT
-            reason = "memory" if aborted and w.grown > self.limits.memory // 2 else "died"
+            reason = "memory" if code == -signal.SIGABRT and w.grown > self.limits.memory // 2 else "died"
         self._replace(w, client, reason, kill=not ended)
         if reason == "timeout":
             return QueryTimeout(f"the query ran longer than {timeout:g} s and was stopped")
@@ -401,10 +402,10 @@ class EmbeddedEngine:
                                     "and was stopped")
         if reason == "gone":
             return ClientGone("the client closed the connection; its query was stopped")
-        if w.process.exitcode == -signal.SIGABRT:
+        if code == -signal.SIGABRT:
             return EngineUnavailable("the engine aborted on this query (the server log says why); its worker is "
                                      "being restarted")
-        return EngineUnavailable(f"the query worker died (exit code {w.process.exitcode}); it is being restarted")
+        return EngineUnavailable(f"the query worker died (exit code {code}); it is being restarted")
 
     # ---------------------------------------------------------------- each client's share of the pool
 
@@ -463,14 +464,11 @@ class EmbeddedEngine:
             w.renewing = False
             return
         with self._lock:
-            with self._idle.mutex:
-                idle = next((i for i, x in enumerate(self._idle.queue) if x is w), None)
-                if idle is not None:
-                    del self._idle.queue[idle]
-            if idle is None and not w.ended:
+            idle = self._out_of_idle(w)
+            if not idle and not w.ended:
                 w.successor = new  # busy now: _give_back swaps it in
                 return
-        if idle is None:  # it was stopped meanwhile, and already replaced
+        if not idle:  # it was stopped meanwhile, and already replaced
             new.process.kill()
             new.conn.close()
             return
@@ -478,6 +476,14 @@ class EmbeddedEngine:
         w.conn.close()
         self._idle.put(new)
         log.info("query worker renewed", extra={"event": "worker-renewed", "pid": w.process.pid})
+
+    def _out_of_idle(self, w: _Worker) -> bool:
+        """Take this worker out of the idle queue; False if it is not there (busy, or gone)."""
+        with self._idle.mutex:
+            if w not in self._idle.queue:
+                return False
+            self._idle.queue.remove(w)
+            return True
 
     def _holds_too_much(self, w: _Worker, limit: int, every: float = CHECK_PRIVATE_EVERY) -> bool:
         now = time.monotonic()
@@ -502,10 +508,8 @@ class EmbeddedEngine:
             with self._idle.mutex:
                 idle = list(self._idle.queue)
             for w in [w for w in idle if self._holds_too_much(w, self.tidy_over or 0, every=TIDY_AFTER)]:
-                with self._idle.mutex:
-                    if w not in self._idle.queue:
-                        continue
-                    self._idle.queue.remove(w)
+                if not self._out_of_idle(w):
+                    continue
                 with self._lock:
                     self._busy += 1
                     self._held[None] += 1
@@ -516,7 +520,7 @@ class EmbeddedEngine:
     def _may_fork_extra(self, client: str | None) -> bool:
         now = time.monotonic()
         with self._lock:
-            if (self._closed or self._extras >= (self.extra or 0) or self._held[client] > 0
+            if (self._closed or self._extras >= self._extra_max or self._held[client] > 0
                     or len(self._running) < self.workers):
                 return False
             if any(now - since < EXTRA_AFTER for since in self._running.values()):
@@ -557,7 +561,6 @@ class EmbeddedEngine:
         with self._lock:
             self._extras -= 1
             self._release(client)
-            self._running.pop(id(w), None)
 
     def _busy_error(self, wait: float, client: str | None) -> EngineBusy:
         with self._lock:
@@ -731,7 +734,7 @@ class EmbeddedEngine:
             idle = sum(w.process.is_alive() for w in self._idle.queue)
         return {"configured": self.workers, "live": idle + busy, "idle": idle, "busy": busy, "starting": starting,
                 "spares": self._spare.qsize(), "client_share": self._share,
-                "extra": {"running": self._extras, "max": self.extra, "after_s": EXTRA_AFTER},
+                "extra": {"running": self._extras, "max": self._extra_max, "after_s": EXTRA_AFTER},
                 "kill_to_ready_ms": {"last_100_median": round(ready[len(ready) // 2] * 1000, 1) if ready else None,
                                      "last_100_max": round(ready[-1] * 1000, 1) if ready else None},
                 "memory_limit_mib": self.limits.memory >> 20,

@@ -66,16 +66,18 @@ class ResponseCache:
         """``send``, keeping a copy of a 200 answer that fits."""
         start: Message | None = None
         chunks: list[bytes] | None = []
+        size = 0
 
         async def keep(message: Message) -> None:
-            nonlocal start, chunks
+            nonlocal start, chunks, size
             if message["type"] == "http.response.start":
                 start = message
                 if message["status"] != 200:
                     chunks = None
             elif message["type"] == "http.response.body" and chunks is not None and start is not None:
                 chunks.append(message.get("body", b""))
-                if sum(map(len, chunks)) > MAX_ENTRY:
+                size += len(chunks[-1])
+                if size > MAX_ENTRY:
                     chunks = None
                 elif not message.get("more_body"):
                     headers = tuple((k, v) for k, v in start.get("headers", ()) if k.lower() != b"server-timing")
@@ -103,12 +105,12 @@ async def _read_small_body(scope: Scope, headers: dict[bytes, bytes], receive: R
     if not declared.isdigit() or int(declared) > MAX_BODY:
         return None, receive
     messages: list[Message] = []
+    size = 0
     while True:
         message = await receive()
         messages.append(message)
-        if message["type"] != "http.request" or not message.get("more_body"):
-            break
-        if sum(len(m.get("body", b"")) for m in messages) > MAX_BODY:
+        size += len(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body") or size > MAX_BODY:
             break
     body = b"".join(m.get("body", b"") for m in messages)
     complete = messages[-1]["type"] == "http.request" and not messages[-1].get("more_body")
