@@ -89,7 +89,7 @@ sys.path.insert(0, str(HERE))
 
 # these follow the sys.path change above: benchmarks/ and this checkout's src/ come first
 from generate import generate, parse_size  # noqa: E402  (benchmarks/ on sys.path first)
-from run import free_port, wait  # noqa: E402  (benchmarks/ on sys.path first)
+from run import free_port, wait, wait_lookups  # noqa: E402  (benchmarks/ on sys.path first)
 
 from policygraph.store.named_queries import load_queries  # noqa: E402  (this checkout's src/ first)
 
@@ -823,6 +823,8 @@ def wait_ready(base: str, proc: subprocess.Popen, t_start: float, report: dict) 
     health = httpx.get(base + "/health", timeout=10).json()
     report["triples"] = health.get("triples")
     print(f"server ready in {report['ready_s']:.1f} s: {report['triples']:,} triples, pid {proc.pid}", flush=True)
+    report["lookups_ready_s"] = wait_lookups(base)
+    print(f"lookups in process {report['lookups_ready_s']:.1f} s later", flush=True)
 
 
 def plan_load(base: str, args, report: dict) -> Load:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import random
 import statistics
@@ -39,7 +40,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(HERE))
 
 from loadtest import data_file  # noqa: E402
-from run import free_port, load_oxigraph, wait  # noqa: E402
+from run import free_port, load_oxigraph, wait, wait_lookups  # noqa: E402
 
 from policygraph.store.embedded import EmbeddedEngine, StoreSource, execute  # noqa: E402
 from policygraph.store.engines import Job, Result  # noqa: E402
@@ -57,6 +58,29 @@ async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"application/sparql-results+json")]})
     await send({"type": "http.response.body", "body": b'{"head":{},"boolean":true}'})
+'''
+
+# the least a Python front that checks the query can cost: uvicorn, the request check, the query on the
+# Oxigraph store the server reads (read-only) and Oxigraph's JSON/Turtle serialiser; no headers, no log
+LEAN_APP = '''
+import os, sys
+from urllib.parse import parse_qsl
+import pyoxigraph as ox
+sys.path.insert(0, os.environ["POLICYGRAPH_SRC"])
+from policygraph.store.query_check import inspect
+store = ox.Store.read_only(os.environ["LEAN_STORE"])
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    query = dict(parse_qsl(scope["query_string"].decode("latin-1")))["query"]
+    if not inspect(query).lookup:
+        raise ValueError("not a lookup")
+    res = store.query(query, use_default_graph_as_union=True)
+    body = (res.serialize(format=ox.RdfFormat.TURTLE) if isinstance(res, ox.QueryTriples)
+            else res.serialize(format=ox.QueryResultsFormat.JSON))
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
 '''
 
 
@@ -103,7 +127,9 @@ def start(cmd: list[str], url: str, **kw) -> subprocess.Popen:
 def serve_policygraph(data: Path, *options: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     cmd = [sys.executable, "-m", "policygraph", "serve", "--port", str(port), "--graph", str(data), *options]
-    return start(cmd, f"http://127.0.0.1:{port}/health", cwd=ROOT), f"http://127.0.0.1:{port}/sparql"
+    proc = start(cmd, f"http://127.0.0.1:{port}/health", cwd=ROOT)
+    wait_lookups(f"http://127.0.0.1:{port}")
+    return proc, f"http://127.0.0.1:{port}/sparql"
 
 
 # ---------------------------------------------------------------- the split, in this process
@@ -116,6 +142,9 @@ class AnswersAtOnce:
     async def arun(self, job: Job, timeout: float, wait: float | None = None, client: str | None = None,
                    gone: object = None) -> Result:
         return Result(b'{"head":{},"boolean":true}')
+
+    def answer_now(self, job: Job) -> None:
+        return None
 
     def status(self) -> None:
         return None
@@ -185,13 +214,16 @@ async def split(data: Path, text: str, n: int) -> dict[str, float]:
 
 def markdown(report: dict) -> str:
     lines = [f"Machine: {report['machine']}. {report['triples']:,} triples; medians of {report['rounds']} interleaved "
-             "rounds (one keep-alive httpx client), ms. Floor: uvicorn with an app that returns a fixed body.", "",
-             "| query | Oxigraph server | policygraph | ratio | policygraph, response cache | ratio | "
-             "floor (uvicorn, no work) | floor ratio |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "rounds (one keep-alive httpx client), ms (and the ratio to the Oxigraph server). policygraph: "
+             "lookups answered in process; pool: `--no-lookups`, every query through a worker; cached: "
+             "`--response-cache 64`; least Python: uvicorn, the request check, the query and Oxigraph's "
+             "serialiser, nothing else; floor: uvicorn returning a fixed body.", "",
+             "| query | Oxigraph server | policygraph | pool | cached | least Python | floor |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, row in report["queries"].items():
         ox = row["oxigraph"]
-        cells = [f"{ox:.2f}"] + [f"{row[k]:.2f} | {row[k] / ox:.2f}" for k in ("policygraph", "cached", "floor")]
+        cells = [f"{ox:.2f}"] + [f"{row[k]:.2f} ({row[k] / ox:.2f}×)"
+                                 for k in ("policygraph", "pool", "cached", "lean", "floor")]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", f"Where policygraph's time goes (µs per request, in process, `{report['split_query']}`):", "",
               "| stage | µs |", "| --- | ---: |"]
@@ -213,19 +245,27 @@ def main() -> int:
     load_oxigraph(oxigraph, store_dir, [ROOT / "dist" / "policygraph.nq", data])
     floor_dir = HERE / "out"
     (floor_dir / "overhead_floor.py").write_text(FLOOR_APP)
+    (floor_dir / "overhead_lean.py").write_text(LEAN_APP)
     procs: list[subprocess.Popen] = []
     try:
-        ox_port, floor_port = free_port(), free_port()
+        ox_port, floor_port, lean_port = free_port(), free_port(), free_port()
         procs.append(start([oxigraph, "serve-read-only", "--location", str(store_dir), "--bind",
                             f"127.0.0.1:{ox_port}", "--union-default-graph"], f"http://127.0.0.1:{ox_port}/"))
         procs.append(start([sys.executable, "-m", "uvicorn", "overhead_floor:app", "--port", str(floor_port),
                             "--log-level", "warning", "--no-access-log"], f"http://127.0.0.1:{floor_port}/",
                            cwd=floor_dir))
+        procs.append(start([sys.executable, "-m", "uvicorn", "overhead_lean:app", "--port", str(lean_port),
+                            "--log-level", "warning", "--no-access-log"], f"http://127.0.0.1:{lean_port}/?query=ASK%7B%7D",
+                           cwd=floor_dir, env={**os.environ, "POLICYGRAPH_SRC": str(ROOT / "src"),
+                                               "LEAN_STORE": str(store_dir)}))
         pg, pg_url = serve_policygraph(data)
         procs.append(pg)
+        pool, pool_url = serve_policygraph(data, "--no-lookups")
+        procs.append(pool)
         cached, cached_url = serve_policygraph(data, "--response-cache", "64")
         procs.append(cached)
-        targets = {"oxigraph": f"http://127.0.0.1:{ox_port}/query", "policygraph": pg_url, "cached": cached_url,
+        targets = {"oxigraph": f"http://127.0.0.1:{ox_port}/query", "policygraph": pg_url, "pool": pool_url,
+                   "cached": cached_url, "lean": f"http://127.0.0.1:{lean_port}/",
                    "floor": f"http://127.0.0.1:{floor_port}/"}
         subject = a_subject(pg_url)
         triples = httpx.get(pg_url.replace("/sparql", "/health")).json()["triples"]
@@ -239,7 +279,7 @@ def main() -> int:
             p.terminate()
             p.wait(timeout=30)
     split_query = queries(subject)["ASK resource"][0]
-    report = {"machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores, Python "
+    report = {"machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} cores, Python "
                          f"{platform.python_version()}", "size": args.size, "triples": triples, "rounds": args.rounds,
               "queries": rows, "split_query": split_query,
               "split": asyncio.run(split(data, split_query, 3000))}

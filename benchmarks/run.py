@@ -66,6 +66,18 @@ def wait(url: str, proc: subprocess.Popen, seconds: float = 600) -> float:
             time.sleep(0.2)
 
 
+def wait_lookups(base: str, seconds: float = 1200) -> float:
+    """Seconds until /health says lookups are answered in process (the service builds an on-disk copy of
+    the store after it is ready, store/lookups.py): measurements wait for it, so the copy's load does not
+    share the cores with them. 0 when the engine has no lookups (a remote store, --no-lookups)."""
+    start = time.monotonic()
+    while not (httpx.get(base + "/health", timeout=10).json().get("workers") or {}).get("lookups_in_process", True):
+        if time.monotonic() - start > seconds:
+            raise RuntimeError(f"lookups not ready after {seconds} s")
+        time.sleep(0.5)
+    return time.monotonic() - start
+
+
 def peak_rss_mib(pid: int) -> float:
     """Peak resident memory of a process and its direct children (VmHWM), MiB. Kept for loadtest.py; it
     misses the query workers (the store process's children) and a sum of RSS counts the store once per
@@ -323,7 +335,9 @@ def serve_policygraph(data: Path) -> tuple[subprocess.Popen, str, float]:
                           cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     wait(url + "/health", pg)
-    return pg, url, time.monotonic() - t0
+    ready = time.monotonic() - t0
+    wait_lookups(url)
+    return pg, url, ready
 
 
 def load_oxigraph(oxigraph: str, store_dir: Path, files: list[Path]) -> float:

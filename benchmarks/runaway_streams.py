@@ -30,7 +30,7 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from loadtest import data_file  # noqa: E402
-from run import free_port, wait  # noqa: E402
+from run import free_port, wait, wait_lookups  # noqa: E402
 
 RUNAWAYS = [
     "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }",
@@ -81,15 +81,19 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--max-wait", type=float, default=2.5, help="longest acceptable wait of the ordinary client, s")
+    ap.add_argument("--no-lookups", action="store_true",
+                    help="serve with --no-lookups: the label and ASK go to the pool too (the pool's own test)")
     ap.add_argument("--out", type=Path, default=HERE / "results" / "runaway-streams")
     args = ap.parse_args()
     data = data_file(args.size, args.seed)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "policygraph", "serve", "--port", str(port)] + (["--graph", str(data)] if data else [])
+    cmd += ["--no-lookups"] if args.no_lookups else []
     server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait(base + "/health", server)
+        wait_lookups(base)
         health = httpx.get(base + "/health").json()
         for path, params in ordinary_requests(base):  # warm the pages and the workers
             httpx.get(base + path, params=params).raise_for_status()

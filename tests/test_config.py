@@ -50,3 +50,16 @@ def test_serve_help_and_errors_come_from_the_config(capsys):
     assert main(["serve", "--port", "1", "--memory-limit", "8"]) == 2
     assert capsys.readouterr().err.startswith("error: --memory-limit / POLICYGRAPH_MEMORY_LIMIT:")
     assert main(["serve", "--no-such-option"]) == 2
+
+
+def test_a_switch_is_an_on_off_option_and_a_variable(monkeypatch, capsys):
+    assert ServeConfig.load().lookups is True
+    monkeypatch.setenv("POLICYGRAPH_LOOKUPS", "false")
+    assert ServeConfig.load().lookups is False
+    assert ServeConfig.load(lookups=True).lookups is True  # --lookups over the variable
+    monkeypatch.setenv("POLICYGRAPH_LOOKUPS", "maybe")
+    with pytest.raises(ConfigError, match=r"--lookups / POLICYGRAPH_LOOKUPS: "):
+        ServeConfig.load()
+    monkeypatch.delenv("POLICYGRAPH_LOOKUPS")
+    assert main(["serve", "--help"]) == 0
+    assert "--lookups / --no-lookups" in capsys.readouterr().out

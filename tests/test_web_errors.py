@@ -37,6 +37,9 @@ class StubEngine:
             raise self.error
         return Result(EMPTY if job.fmt == "json" else b"")
 
+    def answer_now(self, job: Job) -> None:
+        return None
+
     def status(self) -> None:
         return None
 

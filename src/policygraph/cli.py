@@ -77,6 +77,9 @@ def config_option(flag: str, name: str, info: FieldInfo) -> Callable[[Callable[.
     shown = extra.get("shown") or (f"{info.default:g}" if isinstance(info.default, float) else info.default)
     many = get_origin(info.annotation) is tuple
     kinds = {info.annotation, *get_args(info.annotation)}  # int | None: int
+    if bool in kinds:  # --name/--no-name
+        return click.option(f"{flag}/--no-{flag.removeprefix('--')}", name, default=None,
+                            help=f"{info.description} (default: {'on' if info.default else 'off'})")
     kind = int if int in kinds else float if float in kinds else str
     return click.option(flag, name, type=kind, multiple=many, default=None, metavar=extra.get("metavar"),
                         help=f"{info.description} (default: {shown})")
@@ -203,7 +206,7 @@ def serve(graph: tuple[str, ...], only_graphs: bool, root: str | None, **given: 
     engine, settings.build_id, settings.store_description = make_engine(
         StoreSpec(config.store, tuple(Path(g) for g in graph), only_graphs), project, project / "dist",
         PoolOptions(config.workers, config.spare_workers, config.worker_limits(), config.client_share_limit(),
-                    config.extra_workers))
+                    config.extra_workers, config.lookups))
     print(f"serving {settings.store_description} at http://{config.host}:{config.port}/sparql "
           f"(timeout {settings.query_timeout:g} s, at most {settings.max_rows:,} rows)")
     try:

@@ -72,6 +72,9 @@ class ServeConfig(BaseSettings):
     extra_workers: int | None = setting(
         None, "workers forked for one query each when every worker has run its query for 2 s or more and a "
         "client holding none asks (so runaways do not hold ordinary queries)", metavar="N", shown="1", ge=0)
+    lookups: bool = setting(
+        True, "answer single-resource lookups (ASK/SELECT of one triple pattern with a given subject, DESCRIBE <iri>) "
+        "in the service's process from an on-disk copy of the store, built in the background after the start")
     query_timeout: Seconds = setting(10.0, "seconds a query may run")
     min_query_timeout: Seconds = setting(
         1.0, "a request's ?timeout below this is raised to it (seconds): tiny limits cannot drain the pool")

@@ -42,6 +42,7 @@ from policygraph.store.engines import (
     Result,
 )
 from policygraph.store.formats import render
+from policygraph.store.lookups import Lookups
 from policygraph.store.loading import rdf_file_format
 from policygraph.store.template import ForkedWorker, Recipe, Template
 
@@ -254,6 +255,7 @@ class EmbeddedEngine:
     extra: int | None = None
     recycle_over: int = RECYCLE_OVER
     tidy_over: int | None = None  # serve passes TIDY_OVER; None: no tidying
+    lookups: bool = False  # answer lookups in this process from an on-disk copy (serve turns it on)
     triples: int = field(default=0, init=False)
     isolation: tuple[str, ...] = field(default=(), init=False)
     _share: int = field(default=1, init=False)
@@ -273,6 +275,7 @@ class EmbeddedEngine:
     # seconds from each of the last kills to its successor's readiness, for /health and the benchmarks
     _kill_to_ready: deque[float] = field(default_factory=lambda: deque(maxlen=100), init=False)
     _closed: bool = field(default=False, init=False)
+    _lookups: Lookups = field(default_factory=Lookups, init=False)
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.spares < 0:
@@ -283,6 +286,8 @@ class EmbeddedEngine:
         for i, w in enumerate(started):
             self._await_ready(w)
             (self._idle if i < self.workers else self._spare).put(w)
+        if self.lookups:
+            self._lookups.start(self.source.path, self.source.on_disk, self.source.extra)
         if self.tidy_over is not None:
             threading.Thread(target=self._tidy, daemon=True, name="policygraph-tidy").start()
         if not self.limits.network and not {"seccomp", "network-namespace"} & set(self.isolation):
@@ -723,6 +728,9 @@ class EmbeddedEngine:
 
     # ---------------------------------------------------------------- state and shutdown
 
+    def answer_now(self, job: Job) -> Result | None:
+        return self._lookups.answer(job)
+
     def busy_workers(self) -> int:
         return self._busy
 
@@ -737,11 +745,12 @@ class EmbeddedEngine:
                 "extra": {"running": self._extras, "max": self._extra_max, "after_s": EXTRA_AFTER},
                 "kill_to_ready_ms": {"last_100_median": round(ready[len(ready) // 2] * 1000, 1) if ready else None,
                                      "last_100_max": round(ready[-1] * 1000, 1) if ready else None},
-                "memory_limit_mib": self.limits.memory >> 20,
+                "memory_limit_mib": self.limits.memory >> 20, "lookups_in_process": self._lookups.ready,
                 "network_isolation": list(self.isolation) if not self.limits.network else "off (SERVICE allowed)"}
 
     def close(self) -> None:
         self._closed = True
+        self._lookups.close()
         for pool in (self._idle, self._spare):
             while True:
                 try:

@@ -24,6 +24,7 @@ class Job:
     default_graphs: tuple[str, ...] | None = None   # None: the union of all graphs
     named_graphs: tuple[str, ...] | None = None
     max_rows: int = 10_000
+    lookup: bool = False    # the request check found a single-resource lookup (store/lookup_form.py)
 
 
 @dataclass
@@ -34,12 +35,18 @@ class Result:
 
 
 class Engine(Protocol):
-    """Run a query under a time limit, report the engine's state (None: nothing to report), close."""
+    """Run a query under a time limit (or answer a lookup at once), report the engine's state (None:
+    nothing to report), close."""
 
     triples: int
 
     async def arun(self, job: Job, timeout: float, wait: float | None = None, client: str | None = None,
                    gone: Callable[[], Awaitable[bool]] | None = None) -> Result: ...
+
+    def answer_now(self, job: Job) -> Result | None:
+        """The answer without queueing, if the engine can give it at once (a lookup: store/lookups.py);
+        None sends the job to ``arun``."""
+        ...
 
     def status(self) -> dict[str, Any] | None: ...
 

@@ -37,10 +37,11 @@ class PoolOptions:
     limits: WorkerLimits = field(default_factory=WorkerLimits)
     client_share: int | None = None
     extra: int | None = None
+    lookups: bool = False  # lookups in process (store/lookups.py): for a service, not a one-off query
 
     def engine(self, source: StoreSource) -> EmbeddedEngine:
         return EmbeddedEngine(source, self.workers, self.spares, limits=self.limits, client_share=self.client_share,
-                              extra=self.extra, tidy_over=TIDY_OVER)
+                              extra=self.extra, tidy_over=TIDY_OVER, lookups=self.lookups)
 
 
 def make_engine(spec: StoreSpec, root: Path, out: Path, pool: PoolOptions,

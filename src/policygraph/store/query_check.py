@@ -5,10 +5,8 @@ formats), whether it is an update (refused), and every SERVICE it could call (re
 operator allowed that endpoint). It also refuses text that crashes or stalls a parser (too long,
 nested too deep, too many tokens) with a message naming the limit.
 
-The lexer follows the SPARQL 1.1 terminals (§19.8) exactly — IRIREF and strings with \\u and
-\\U escapes, all four string forms with ECHAR, prefixed names with PN_LOCAL_ESC (``ex:a\\#`` is one
-name, not a name and a comment) and PERCENT, comments ending at CR or LF — because a check that
-ends a string, an IRI or a comment elsewhere than the engine does can be made to hide code from
+The lexer (sparql_tokens.py) follows the SPARQL 1.1 terminals (§19.8) exactly, because a check
+that ends a string, an IRI or a comment elsewhere than the engine does can be made to hide code from
 itself. Where Oxigraph's PEG parser reads differently from longest-match tokens, the check takes
 the reading that sees more:
 
@@ -27,47 +25,13 @@ listener that must see no connection (tests/test_request_check.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
 
-# ---------------------------------------------------------------- SPARQL 1.1 terminals (§19.8)
-_HEX = "[0-9A-Fa-f]"
-_UCHAR = rf"\\u{_HEX}{{4}}|\\U{_HEX}{{8}}"
-_ECHAR = r"""\\[tbnrf\\"']"""
-_PN_CHARS_BASE = ("A-Za-z\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C-\u200D"
-                  "\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uF900-\uFDCF\uFDF0-\uFFFD\U00010000-\U000EFFFF")
-_PN_CHARS_U = _PN_CHARS_BASE + "_"
-_PN_CHARS = _PN_CHARS_U + r"\-0-9\u00B7\u0300-\u036F\u203F-\u2040"
-_PLX = rf"%{_HEX}{_HEX}|\\[_~.\-!$&'()*+,;=/?#@%]"
-# possessive, then "not ending in a dot": the grammar's ((PN_CHARS|'.')* PN_CHARS)? without backtracking
-# (a prefix can only be followed by ':', so the two accept the same names; 40 % faster lexing, measured)
-_PN_PREFIX = f"[{_PN_CHARS_BASE}][{_PN_CHARS}.]*+(?<!\\.)"
-_PN_LOCAL = f"(?:[{_PN_CHARS_U}:0-9]|{_PLX})(?:(?:[{_PN_CHARS}.:]|{_PLX})*(?:[{_PN_CHARS}:]|{_PLX}))?"
-_VARNAME = f"[{_PN_CHARS_U}0-9][{_PN_CHARS_U}0-9\u00B7\u0300-\u036F\u203F-\u2040]*"
+from policygraph.store.lookup_form import is_lookup
+from policygraph.store.sparql_tokens import Token, iter_tokens, tokens
 
-_TOKEN = re.compile(
-    rf"""
-    (?P<ws>[\ \t\r\n]+)
-  | (?P<comment>\#[^\r\n]*)
-  | (?P<iri><(?:[^<>"{{}}|^`\\\x00-\x20]|{_UCHAR})*>)
-  | (?P<string>'''(?:(?:'|'')?(?:[^'\\]|{_ECHAR}|{_UCHAR}))*'''
-              |\"\"\"(?:(?:"|"")?(?:[^"\\]|{_ECHAR}|{_UCHAR}))*\"\"\"
-              |'(?:[^'\\\n\r]|{_ECHAR}|{_UCHAR})*'
-              |"(?:[^"\\\n\r]|{_ECHAR}|{_UCHAR})*")
-  | (?P<var>[?$]{_VARNAME})
-  | (?P<bnode>_:[{_PN_CHARS_U}0-9](?:[{_PN_CHARS}.]*[{_PN_CHARS}])?)
-  | (?P<pname>(?:{_PN_PREFIX})?:(?:{_PN_LOCAL})?)
-  | (?P<langtag>@[a-zA-Z]+(?:-[a-zA-Z0-9]+)*)
-  | (?P<number>[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?|[0-9]+\.(?:[eE][+-]?[0-9]+)?)
-  | (?P<word>[A-Za-z]+)
-  | (?P<punct>\^\^|\|\||&&|!=|<=|>=|[{{}}()\[\].,;*+\-/!=<>|^?])
-  | (?P<other>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
 _OPEN, _CLOSE = "{([", "})]"
-_CODEPOINT = re.compile(rf"\\u({_HEX}{{4}})|\\U({_HEX}{{8}})")
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 QUERY_FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
 UPDATE_WORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"}
@@ -96,26 +60,7 @@ class Inspection:
     pragma: str | None = None      # a non-standard pragma (Virtuoso's DEFINE) that may fetch from the web
     depth: int = 0
     tokens: int = 0
-
-
-class Token(NamedTuple):  # a tuple: made once per token on every request
-    kind: str
-    value: str
-    start: int
-    end: int
-
-
-def iter_tokens(text: str, start: int = 0) -> Iterator[Token]:
-    """The significant tokens of ``text`` from ``start`` (no white space, no comments)."""
-    # the last alternative takes any one character, so the matches tile the text
-    for m in _TOKEN.finditer(text, start):
-        kind = m.lastgroup or "other"
-        if kind not in ("ws", "comment"):
-            yield Token(kind, m.group(), m.start(), m.end())
-
-
-def tokens(text: str) -> list[Token]:
-    return list(iter_tokens(text))
+    lookup: bool = False           # a single-resource lookup (store/lookup_form.py), answered in process
 
 
 def _unescape_codepoints(text: str) -> str:
@@ -192,7 +137,8 @@ def inspect(text: str, limits: Limits = Limits()) -> Inspection:
     unescaped = _unescape_codepoints(text)
     if unescaped != text and "service" in unescaped.lower():
         services += _service_targets(unescaped)
-    return Inspection(form, update, tuple(dict.fromkeys(services)), pragma, deepest, len(toks))
+    return Inspection(form, update, tuple(dict.fromkeys(services)), pragma, deepest, len(toks),
+                      not services and is_lookup(toks))
 
 
 READ_ONLY = "this endpoint is read-only"

@@ -63,6 +63,9 @@ class RemoteEngine:
                    gone: Callable[[], Awaitable[bool]] | None = None) -> Result:
         return await asyncio.to_thread(self.run, job, timeout)  # the remote server queues as it likes
 
+    def answer_now(self, job: Job) -> None:
+        """Nothing at once: every query is a request to the remote server."""
+
     def status(self) -> None:
         """Nothing to report: the remote server runs its own pool."""
 

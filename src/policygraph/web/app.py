@@ -24,6 +24,7 @@ from policygraph.web import search as search_page
 from policygraph.web import api_docs, dataset, errors, named_queries, pages, resources, sparql, vocabulary
 from policygraph.web.http_limits import install as install_http_limits
 from policygraph.web.logs import RequestLog
+from policygraph.web.lookups import LookupAnswers
 from policygraph.web.response_cache import ResponseCache
 from policygraph.web.settings import Settings
 
@@ -38,6 +39,7 @@ def create_app(engine: Engine, settings: Settings | None = None, queries: dict[s
                   description="Japanese SME policy knowledge graph: SPARQL 1.1 endpoint and Linked Data.")
     app.state.engine, app.state.settings = engine, settings or Settings()
     app.state.queries, app.state.dist, app.state.site = queries or {}, dist, None
+    app.add_middleware(LookupAnswers)  # innermost: what answers before routing gets every other layer's headers
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "OPTIONS"],
                        allow_headers=["*"], expose_headers=["ETag", "X-Result-Truncated", "X-Result-Rows", "Link"])
     install_http_limits(app, api_docs.PATHS)  # HEAD as GET, security headers: outside every other layer

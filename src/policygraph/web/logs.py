@@ -59,6 +59,8 @@ class RequestLog:
                     message = {**message, "headers": [*message.get("headers", ()), (b"server-timing", value.encode())]}
             await send(message)
 
+        # a request's own timings: an ASGI server may run several requests in one context (test clients do)
+        fresh = TIMING.set(None)
         try:
             await self.app(scope, receive, sending)
         finally:
@@ -69,4 +71,5 @@ class RequestLog:
                 extra["query_hash"] = query_hash
             if timing := TIMING.get():
                 extra.update({f"{name}_ms": round(ms, 2) for name, ms in timing.items()})
+            TIMING.reset(fresh)
             log.info("%s %s %s", scope["method"], scope["path"], extra["status"], extra=extra)

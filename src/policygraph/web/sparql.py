@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from starlette.routing import Route
 
 from policygraph import __version__
-from policygraph.store.engines import Engine, Job
+from policygraph.store.engines import Engine, Job, Result
 from policygraph.store.formats import GRAPH_FORMATS, SOLUTION_FORMATS, NotAcceptable, negotiate
 from policygraph.store.query_check import READ_ONLY, Inspection, Refused, check
 from policygraph.web.errors import Problem
@@ -89,8 +89,10 @@ async def _body(request: Request, limit: int, timeout: float = 30.0) -> bytes:
     if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise Problem(413, "request body too large", f"{declared} bytes; the limit is {limit}")
     chunks, size = [], 0
+    # from the first read of the body, whoever began it (lookups.py reads small bodies before routing)
+    deadline = request.scope.get("state", {}).get("body_deadline") or asyncio.get_running_loop().time() + timeout
     try:
-        async with asyncio.timeout(timeout):  # a client that sends its body slowly holds no worker for long
+        async with asyncio.timeout_at(deadline):  # a client that sends its body slowly holds no worker for long
             async for chunk in request.stream():
                 size += len(chunk)
                 if size > limit:
@@ -169,7 +171,28 @@ def check_query(query: str, settings: Settings) -> Inspection:
         raise Problem(e.status, e.error, e.detail) from None
 
 
-def _media(fmt_media: str) -> str:
+def answer_headers(settings: Settings, job: Job, timeout: float, download: bool) -> dict[str, str]:
+    """The headers of every answer to ``job`` (also the 304's), whoever runs it. The ETag is weak: a
+    lookup answered in process (lookups.py) and the same query run by a worker give the same rows,
+    but without ORDER BY not always in the same order."""
+    etag = 'W/"' + hashlib.sha256(repr((settings.build_id, job, download)).encode()).hexdigest()[:32] + '"'
+    return {"Vary": "Accept", "ETag": etag, "Cache-Control": f"public, max-age={settings.cache_seconds}",
+            "X-Query-Timeout": f"{timeout:g}"}
+
+
+def result_headers(result: Result, settings: Settings) -> dict[str, str]:
+    headers = {"X-Result-Truncated": f"true; limit={settings.max_rows}"} if result.truncated else {}
+    if result.rows is not None:
+        headers["X-Result-Rows"] = str(result.rows)
+    return headers
+
+
+def query_hash(query: str) -> str:
+    """The query's name in the request log."""
+    return hashlib.sha256(query.encode()).hexdigest()[:16]
+
+
+def media(fmt_media: str) -> str:
     return f"{fmt_media}; charset=utf-8" if fmt_media.startswith(TEXT_TYPES) else fmt_media
 
 
@@ -192,25 +215,20 @@ async def sparql(request: Request) -> Response:
     except NotAcceptable as e:
         raise Problem(406, "not acceptable", str(e), vary) from None
     timeout = max(settings.min_query_timeout, min(req.timeout or settings.query_timeout, settings.query_timeout))
-    job = Job(req.query, fmt.name, req.default_graphs, req.named_graphs, settings.max_rows)
-    etag = '"' + hashlib.sha256(repr((settings.build_id, job, req.download)).encode()).hexdigest()[:32] + '"'
-    headers = {**vary, "ETag": etag, "Cache-Control": f"public, max-age={settings.cache_seconds}",
-               "X-Query-Timeout": f"{timeout:g}"}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    job = Job(req.query, fmt.name, req.default_graphs, req.named_graphs, settings.max_rows, info.lookup)
+    headers = answer_headers(settings, job, timeout, req.download)
+    if headers["ETag"] in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
-    request.state.query_hash = hashlib.sha256(req.query.encode()).hexdigest()[:16]
+    request.state.query_hash = query_hash(req.query)
     result = await engine.arun(job, timeout, settings.queue_timeout, client=client_of(request),
                                gone=request.is_disconnected)
-    if result.truncated:
-        headers["X-Result-Truncated"] = f"true; limit={settings.max_rows}"
-    if result.rows is not None:
-        headers["X-Result-Rows"] = str(result.rows)
+    headers.update(result_headers(result, settings))
     answer = result.body
     if req.download:
         headers["Content-Disposition"] = f'attachment; filename="query-results.{_EXTENSIONS[fmt.name]}"'
         if fmt.name in ("csv", "tsv"):  # spreadsheets read UTF-8 only after a byte order mark
             answer = b"\xef\xbb\xbf" + answer
-    return Response(answer, media_type=_media(fmt.media_type), headers=headers)
+    return Response(answer, media_type=media(fmt.media_type), headers=headers)
 
 
 # A plain Starlette route: FastAPI's request handling (dependency solving, validation) cost 60 µs a
