@@ -1,18 +1,20 @@
 """Small queries: policygraph's /sparql against `oxigraph serve-read-only`, and where our time goes.
 
-Serves the shipped build plus a synthetic file (benchmarks/generate.py) three ways on 127.0.0.1:
-`policygraph serve` (the embedded store, default workers), `oxigraph serve-read-only
---union-default-graph` on the same files, and a floor: uvicorn (the server policygraph runs on)
-with an ASGI app that answers every request with a fixed body and does nothing else — the least any
-request through a Python ASGI server costs here. Then sends ASK and single-resource lookups to all
-three, interleaved (each round in a fresh random order, one keep-alive httpx client), and reports
-medians and ratios to Oxigraph; also a second policygraph with its response cache on
-(`--response-cache 64`: after the first round every request there is a hit).
+Serves the shipped build plus a synthetic file (benchmarks/generate.py) on 127.0.0.1:
+`oxigraph serve-read-only --union-default-graph` on the same files; `policygraph serve` three times —
+as it starts by default (lookups answered in process, store/lookups.py), with `--no-lookups` (every
+query through a worker) and with `--response-cache 64` (after the first round every request is a
+hit); "least Python": uvicorn with an app that parses the request, runs the request check and the
+query on Oxigraph's store and serialises it with Oxigraph, nothing else — the least a Python front
+that checks queries can cost; and the floor: uvicorn with an app that answers every request with a
+fixed body. Then sends ASK and single-resource lookups to all, interleaved (each round in a fresh
+random order, one keep-alive httpx client), and reports medians and ratios to Oxigraph.
 
 The split of policygraph's own time is measured in this process on the same data (no HTTP): the
 request check, reading the request, the whole app answering with an engine that replies at once
 (the framework: middleware, routing, negotiation, headers), the hand-off to a query worker and back
-(engine.arun minus the engine's own time), and the query in pyoxigraph with serialisation.
+(engine.arun minus the engine's own time), the query in pyoxigraph with serialisation, and the whole
+app answering the lookup in process.
 
     python benchmarks/overhead.py --size 1m --rounds 1000
 """
@@ -197,13 +199,18 @@ async def split(data: Path, text: str, n: int) -> dict[str, float]:
                                                                          settings), n),
            "framework (whole app, engine answering at once)": await per_await_us(
                lambda: app(dict(scope), receive, send), n)}
-    engine = EmbeddedEngine(StoreSource(data), workers=1)
+    engine = EmbeddedEngine(StoreSource(data), workers=1, lookups=True)
     try:
         job = Job(text, "json", None, None, settings.max_rows)
         store = StoreSource(data).open()
         out["query + serialisation (pyoxigraph, in process)"] = per_call_us(lambda: execute(store, job), n)
         out["hand-off to a worker and back"] = (await per_await_us(lambda: engine.arun(job, 10), n)
                                                 - out["query + serialisation (pyoxigraph, in process)"])
+        while engine.status()["lookups"] != "ready":
+            await asyncio.sleep(0.5)
+        lookups = create_app(engine, settings)
+        out["whole app, the lookup answered in process (on-disk copy)"] = await per_await_us(
+            lambda: lookups(dict(scope), receive, send), n)
     finally:
         engine.close()
     return out

@@ -71,7 +71,7 @@ def wait_lookups(base: str, seconds: float = 1200) -> float:
     the store after it is ready, store/lookups.py): measurements wait for it, so the copy's load does not
     share the cores with them. 0 when the engine has no lookups (a remote store, --no-lookups)."""
     start = time.monotonic()
-    while not (httpx.get(base + "/health", timeout=10).json().get("workers") or {}).get("lookups_in_process", True):
+    while (httpx.get(base + "/health", timeout=10).json().get("workers") or {}).get("lookups") == "copying":
         if time.monotonic() - start > seconds:
             raise RuntimeError(f"lookups not ready after {seconds} s")
         time.sleep(0.5)

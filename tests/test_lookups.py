@@ -85,7 +85,7 @@ def test_other_queries_are_not_lookups(query):
 def engine(dist):
     e = EmbeddedEngine(StoreSource(dist / "policygraph.nq"), workers=1, lookups=True)
     deadline = time.monotonic() + 60
-    while not e.status()["lookups_in_process"]:
+    while e.status()["lookups"] != "ready":
         assert time.monotonic() < deadline, "the on-disk copy for lookups was not ready in 60 s"
         time.sleep(0.05)
     yield e
@@ -128,7 +128,7 @@ def test_a_long_answer_goes_to_the_pool_whole(tmp_path):
     data.write_text("".join(f"<{subject}> <http://example.org/p> \"{i}\" .\n" for i in range(LOOKUP_ROWS + 5)))
     e = EmbeddedEngine(StoreSource(None, extra=(data,)), workers=1, lookups=True)
     try:
-        while not e.status()["lookups_in_process"]:
+        while e.status()["lookups"] != "ready":
             time.sleep(0.05)
         query = f"SELECT ?o WHERE {{ <{subject}> ?p ?o }}"
         assert e.answer_now(Job(query, "json", lookup=True)) is None
@@ -209,7 +209,7 @@ def test_an_on_disk_store_is_looked_up_in_place(tmp_path, dist):
     del s
     e = EmbeddedEngine(StoreSource(disk, on_disk=True), workers=1, lookups=True)
     try:
-        assert e.status()["lookups_in_process"] and e._lookups._dir is None  # no copy made
+        assert e.status()["lookups"] == "ready" and e._lookups._dir is None  # no copy made
         assert json.loads(e.answer_now(Job(LOOKUPS[2], "json", lookup=True)).body)["boolean"] is True
     finally:
         e.close()

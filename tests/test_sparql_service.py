@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -25,6 +27,7 @@ from policygraph.store.template import running
 from policygraph.store.loading import load_remote
 from policygraph.store.named_queries import load_queries
 from policygraph.store.embedded import EmbeddedEngine, StoreSource
+from policygraph.store.lookups import COPY_PREFIX
 from policygraph.store.remote import RemoteEngine
 
 LABELS = ("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
@@ -614,9 +617,25 @@ def test_serve_embedded_from_the_command_line(project):
         assert [b["l"]["value"] for b in client.query().convert()["results"]["bindings"]] == NAGANO_LABELS
         r = httpx.get(f"http://127.0.0.1:{port}/sparql", params={"query": RUNAWAY}, timeout=30)
         assert r.status_code == 504 and "longer than 2 s" in r.json()["detail"]  # --query-timeout 2 applies
+        deadline = time.monotonic() + 60
+        while httpx.get(f"http://127.0.0.1:{port}/health").json()["workers"]["lookups"] != "ready":
+            assert time.monotonic() < deadline, "the lookups' copy was not ready in 60 s"
+            time.sleep(0.2)
+        looked_up = httpx.get(f"http://127.0.0.1:{port}/sparql", params={"query": LABELS.removesuffix(" ORDER BY ?l")})
+        assert looked_up.status_code == 200 and "queue" not in looked_up.headers["server-timing"]
+        copies = list(Path(tempfile.gettempdir()).glob(f"{COPY_PREFIX}{proc.pid}-*"))
+        assert len(copies) == 1
+        children = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    # a stop by SIGTERM (systemd, docker) closes the engine: the copy and the store process are gone
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert not copies[0].exists()
+    deadline = time.monotonic() + 10  # children see their parent gone and end
+    while any(running(c) for c in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert children and not any(running(c) for c in children)
 
 
 def test_serve_refuses_an_invalid_graph(tmp_path):

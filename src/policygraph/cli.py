@@ -7,6 +7,7 @@ prints the outcome. Exit status: 0 ok, 1 an invalid graph or a failure, 2 bad in
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -209,6 +210,9 @@ def serve(graph: tuple[str, ...], only_graphs: bool, root: str | None, **given: 
                     config.extra_workers, config.lookups))
     print(f"serving {settings.store_description} at http://{config.host}:{config.port}/sparql "
           f"(timeout {settings.query_timeout:g} s, at most {settings.max_rows:,} rows)")
+    # uvicorn raises the stop signal again after its graceful shutdown; SIGTERM's default action would
+    # end the process there, before the engine is closed (the store process, the lookups' copy on disk)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         dist = None if config.remote or only_graphs else project / "dist"
         uvicorn.run(create_app(engine, settings, queries, dist), host=config.host, port=config.port,
@@ -218,6 +222,10 @@ def serve(graph: tuple[str, ...], only_graphs: bool, root: str | None, **given: 
     finally:
         engine.close()
     return 0
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)  # the shell's status for a process a signal ended
 
 
 SOLUTIONS, GRAPHS = ("table", "json", "xml", "csv", "tsv"), ("turtle", "ntriples", "jsonld", "rdfxml")

@@ -745,10 +745,12 @@ class EmbeddedEngine:
                 "extra": {"running": self._extras, "max": self._extra_max, "after_s": EXTRA_AFTER},
                 "kill_to_ready_ms": {"last_100_median": round(ready[len(ready) // 2] * 1000, 1) if ready else None,
                                      "last_100_max": round(ready[-1] * 1000, 1) if ready else None},
-                "memory_limit_mib": self.limits.memory >> 20, "lookups_in_process": self._lookups.ready,
+                "memory_limit_mib": self.limits.memory >> 20, "lookups": self._lookups.state,
                 "network_isolation": list(self.isolation) if not self.limits.network else "off (SERVICE allowed)"}
 
     def close(self) -> None:
+        if self._closed:
+            return
         self._closed = True
         self._lookups.close()
         for pool in (self._idle, self._spare):

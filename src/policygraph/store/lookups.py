@@ -86,6 +86,7 @@ class Lookups:
         self._process: mp.process.BaseProcess | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._failed = False
 
     def start(self, path: Path | None, on_disk: bool, extra: tuple[Path, ...] = ()) -> None:
         if on_disk and path is not None:
@@ -108,12 +109,14 @@ class Lookups:
             if self._closed:
                 return
             if self._process.exitcode != 0:
+                self._failed = True
                 log.warning("the on-disk copy for lookups failed (exit %s); lookups go to the query workers",
                             self._process.exitcode, extra={"event": "lookups-failed"})
                 return
             try:
                 self._store = ox.Store.read_only(self._dir)
             except OSError as e:
+                self._failed = True
                 log.warning("the on-disk copy for lookups could not be opened (%s); lookups go to the query workers",
                             e, extra={"event": "lookups-failed"})
                 return
@@ -122,6 +125,15 @@ class Lookups:
     @property
     def ready(self) -> bool:
         return self._store is not None
+
+    @property
+    def state(self) -> str:
+        """For /health: "ready", "copying" (the copy is being built), "failed", or "off"."""
+        if self._store is not None:
+            return "ready"
+        if self._failed:
+            return "failed"
+        return "copying" if self._process is not None and not self._closed else "off"
 
     def answer(self, job: Job) -> Result | None:
         """The answer to ``job`` if the request check found it a lookup (over the union of all graphs),
