@@ -335,7 +335,6 @@ def test_hostile_values_on_real_queries_never_500(client, path, params):
     ("#+ summary: x\nSELECT * WHERE { ?s ?p ", "syntax error"),
     ("#+ defaults:\n#+   - nothing: 1\nSELECT * WHERE { ?s ?p ?_x }",
      "defaults for parameters the query does not have"),
-    ("#+ pagination: 10\nSELECT * WHERE { ?s ?p ?o }", "needs ORDER BY"),
     ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", "not a SPARQL query"),
     ("SELECT * WHERE { SERVICE <http://x/> { ?s ?p ?o } }", "SERVICE"),
 ])

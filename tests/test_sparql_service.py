@@ -456,14 +456,14 @@ def test_cors_cache_and_etag(endpoint):
 
 
 @contextlib.contextmanager
-def running_oxigraph(location: Path):
-    """A real `oxigraph serve` (union default graph) on 127.0.0.1, stopped afterwards."""
+def running_oxigraph(location: Path, union: bool = True):
+    """A real `oxigraph serve` (with ``union``, --union-default-graph) on 127.0.0.1, stopped afterwards."""
     exe = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
     if not Path(exe).exists():
         pytest.fail("the oxigraph server (PyPI package 'oxigraph', in the [test] extra) is not installed")
     port = free_port()
     proc = subprocess.Popen([exe, "serve", "--location", str(location),
-                             "--bind", f"127.0.0.1:{port}", "--union-default-graph"],
+                             "--bind", f"127.0.0.1:{port}", *(["--union-default-graph"] if union else [])],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

@@ -18,7 +18,7 @@ import click
 from pydantic.fields import FieldInfo
 
 from policygraph.build.current import InvalidGraph
-from policygraph.build.dataset import Build, ExtraInputs, build_dataset
+from policygraph.build.dataset import Build, ExtraInputs, build_dataset, output_dir
 from policygraph.build.dumps import write_dumps
 from policygraph.build.progress import Stages
 from policygraph.config import ROOT_HELP, ConfigError, ServeConfig, cli_details, env_names, option_name, project_dir
@@ -113,6 +113,26 @@ def graph_options(verb: str) -> Callable[[Callable[..., Any]], Any]:
     return decorate
 
 
+def queries_options(command: Callable[..., Any]) -> Any:
+    """--queries DIR (repeatable) and --only-queries: the folders of named queries served."""
+    command = click.option("--only-queries", is_flag=True,
+                           help="serve only the --queries folders, not the project's queries/")(command)
+    return click.option("--queries", "query_dirs", multiple=True, metavar="DIR",
+                        help="a folder of named queries (.rq/.sparql with grlc #+ decorators) to serve beside the "
+                             "project's queries/ (repeatable; two queries of one name are refused)")(command)
+
+
+def named_queries(project: Path, query_dirs: tuple[str, ...], only_queries: bool) -> dict[str, Any]:
+    """The named queries served: the project's queries/ (unless ``only_queries``) and ``query_dirs``."""
+    from policygraph.store.named_queries import load_queries  # noqa: PLC0415
+    if only_queries and not query_dirs:
+        raise click.UsageError("--only-queries needs --queries DIR")
+    for d in query_dirs:
+        if not Path(d).is_dir():
+            raise click.UsageError(f"--queries {d}: no such folder")
+    return load_queries(*(() if only_queries else (project / "queries",)), *(Path(d) for d in query_dirs))
+
+
 @click.group(help="Knowledge graph of Japanese SME policy.")
 def cli() -> None:
     pass
@@ -142,7 +162,7 @@ def build(out: str | None, no_validate: bool, quiet: bool,  # noqa: PLR0913, PLR
             print("error: the graph fails validation; no dumps written (use --no-validate to write them anyway)",
                   file=sys.stderr)
             return 1
-    folder = Path(out) if out else project / "dist"
+    folder = Path(out) if out else output_dir(project)
     sizes = write_dumps(built, folder, validated=not no_validate)
     stages.done(f"dumps: {len(sizes)} files")
     print(f"built {sum(built.counts.values()):,} triples in {len(built.counts)} graphs "
@@ -189,12 +209,13 @@ def _serve_options(command: Callable[..., Any]) -> Any:
              epilog=f"Options override the environment variables {', '.join(env_names())}.")
 @_serve_options
 @graph_options("serve")
+@queries_options
 @root_option
 @reported(((ValueError,), 2, ""))  # a setting the web layer or the worker pool refuses
-def serve(graph: tuple[str, ...], only_graphs: bool, root: str | None, **given: Any) -> int:
+def serve(graph: tuple[str, ...], only_graphs: bool, query_dirs: tuple[str, ...], only_queries: bool,
+          root: str | None, **given: Any) -> int:
     import uvicorn  # noqa: PLC0415 - the server and the pool only when serving
 
-    from policygraph.store.named_queries import load_queries  # noqa: PLC0415
     from policygraph.store.opening import PoolOptions, StoreSpec, make_engine  # noqa: PLC0415
     from policygraph.web.app import create_app  # noqa: PLC0415
     from policygraph.web.http_limits import deadline_protocol  # noqa: PLC0415
@@ -202,10 +223,10 @@ def serve(graph: tuple[str, ...], only_graphs: bool, root: str | None, **given: 
 
     config = ServeConfig.load(**given)
     project, settings = project_dir(root), config.web_settings()
-    queries = load_queries(project / "queries")  # a broken query file stops the start, naming the file
+    queries = named_queries(project, query_dirs, only_queries)  # a broken file stops the start, naming it
     configure_logs(config.log_level)
     engine, settings.build_id, settings.store_description = make_engine(
-        StoreSpec(config.store, tuple(Path(g) for g in graph), only_graphs), project, project / "dist",
+        StoreSpec(config.store, tuple(Path(g) for g in graph), only_graphs), project, output_dir(project),
         PoolOptions(config.workers, config.spare_workers, config.worker_limits(), config.client_share_limit(),
                     config.extra_workers, config.lookups))
     print(f"serving {settings.store_description} at http://{config.host}:{config.port}/sparql "
@@ -214,7 +235,7 @@ def serve(graph: tuple[str, ...], only_graphs: bool, root: str | None, **given: 
     # end the process there, before the engine is closed (the store process, the lookups' copy on disk)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
-        dist = None if config.remote or only_graphs else project / "dist"
+        dist = None if config.remote or only_graphs else output_dir(project)
         uvicorn.run(create_app(engine, settings, queries, dist), host=config.host, port=config.port,
                     log_level=config.log_level.lower(),
                     access_log=False,  # logs.RequestLog writes one structured line per request
@@ -232,11 +253,9 @@ SOLUTIONS, GRAPHS = ("table", "json", "xml", "csv", "tsv"), ("turtle", "ntriples
 
 
 def _query_text(text: str | None, file: str | None, name: str | None, params: tuple[str, ...],
-                project: Path) -> str:
-    """The SPARQL to run: the argument (``-``: standard input), a file, or a named query bound to its
-    parameters; exactly one of them."""
-    from policygraph.store.named_queries import load_queries  # noqa: PLC0415
-
+                queries: Callable[[], dict[str, Any]]) -> str:
+    """The SPARQL to run: the argument (``-``: standard input), a file, or a named query of ``queries``
+    bound to its parameters; exactly one of them."""
     given = [x for x in (text, file, name) if x is not None]
     if len(given) != 1:
         raise click.UsageError("give one query: QUERY (or - for standard input), --file FILE or --name NAME")
@@ -251,13 +270,13 @@ def _query_text(text: str | None, file: str | None, name: str | None, params: tu
             raise click.UsageError(f"--file {file}: {e}") from None
     if name is None:
         return text or ""
-    queries = load_queries(project / "queries")
-    if name not in queries:
-        raise click.UsageError(f"--name {name}: no such named query; there are {', '.join(sorted(queries))}")
+    served = queries()
+    if name not in served:
+        raise click.UsageError(f"--name {name}: no such named query; there are {', '.join(sorted(served))}")
     values = dict(p.split("=", 1) for p in params if "=" in p)
     if len(values) != len(params):
         raise click.UsageError("--param takes NAME=VALUE")
-    return queries[name].bind(values)
+    return served[name].bind(values)
 
 
 @cli.command(help="run a SPARQL query, or a named query, and print the answer",
@@ -277,11 +296,12 @@ def _query_text(text: str | None, file: str | None, name: str | None, params: tu
 @click.option("--max-rows", type=int, default=ServeConfig.model_fields["max_rows"].default,
               help="rows or triples printed at most (default: the service's)")
 @graph_options("query")
+@queries_options
 @root_option
 @reported(((click.UsageError,), 2, ""))
 def query(text: str | None, file_: str | None, name: str | None, param: tuple[str, ...],  # noqa: PLR0913, PLR0917
           form: str, store: str | None, timeout: float, max_rows: int, graph: tuple[str, ...], only_graphs: bool,
-          root: str | None) -> int:
+          query_dirs: tuple[str, ...], only_queries: bool, root: str | None) -> int:
     import asyncio  # noqa: PLC0415
 
     from policygraph.store.engines import (  # noqa: PLC0415
@@ -297,7 +317,7 @@ def query(text: str | None, file_: str | None, name: str | None, param: tuple[st
 
     project = project_dir(root)
     try:
-        sparql = _query_text(text, file_, name, param, project)
+        sparql = _query_text(text, file_, name, param, lambda: named_queries(project, query_dirs, only_queries))
         info = check(sparql, Limits())
     except (Refused, ParameterError) as e:
         raise click.UsageError(str(e)) from None
@@ -308,7 +328,7 @@ def query(text: str | None, file_: str | None, name: str | None, param: tuple[st
         raise click.UsageError(f"--format {form} does not fit a {info.form} query; use one of "
                                + ", ".join(GRAPHS if graph_form else SOLUTIONS))
     engine, _, _ = make_engine(StoreSpec(store, tuple(Path(g) for g in graph), only_graphs), project,
-                               project / "dist", PoolOptions(workers=1),
+                               output_dir(project), PoolOptions(workers=1),
                                log=lambda line: print(line, file=sys.stderr))
     try:
         result = asyncio.run(engine.arun(Job(sparql, form, max_rows=max_rows), timeout))
@@ -342,8 +362,8 @@ def load(to: str, graph: tuple[str, ...], only_graphs: bool, root: str | None) -
         if not f.is_file():
             raise ServeError(f"--graph {f}: no such file")
     if not only_graphs:
-        current_build(project, project / "dist")
-        files.insert(0, project / "dist" / "policygraph.nq")
+        current_build(project, output_dir(project))
+        files.insert(0, output_dir(project) / "policygraph.nq")
     report = load_remote(files, to)
     print(f"loaded {report.triples:,} triples in {report.graphs} graphs into {to}")
     return 0

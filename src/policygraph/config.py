@@ -21,11 +21,12 @@ from policygraph.store.embedded import WorkerLimits
 from policygraph.web.settings import Settings
 
 ENV_PREFIX = "POLICYGRAPH_"
-ROOT_HELP = "project directory holding data/, ontology/, shapes/ (default: $POLICYGRAPH_HOME, else this checkout)"
+ROOT_HELP = ("project directory holding data/, ontology/, shapes/, queries/ (default: $POLICYGRAPH_ROOT, else this "
+             "checkout, else the copy the installed package carries)")
 
 
 def project_dir(root: str | Path | None) -> Path:
-    """The project a command works on: --root if given, else the checkout (build.dataset.project_root)."""
+    """The project a command works on: --root if given, else build.dataset.project_root."""
     return Path(root) if root else project_root()
 
 

@@ -35,12 +35,30 @@ from policygraph.transform.writer import Writer
 PROGRAM_CLASSES = (PG.NationalProgram, PG.PrefecturalProject, PG.SubProject, PG.Initiative)
 
 
+PACKAGED = Path(__file__).resolve().parents[1] / "project"  # the inputs an installed wheel carries (setup.py)
+
+
 def project_root() -> Path:
-    """The checkout that holds data/ and ontology/ (POLICYGRAPH_HOME overrides)."""
-    if home := os.environ.get("POLICYGRAPH_HOME"):
-        return Path(home)
-    here = Path(__file__).resolve().parents[3]
-    return here if (here / "ontology").is_dir() else Path.cwd()
+    """The project whose data/, ontology/, shapes/ and queries/ the commands use: $POLICYGRAPH_ROOT
+    (or the older $POLICYGRAPH_HOME), else the checkout this code runs from, else the copy an installed
+    wheel carries, else the working directory."""
+    for variable in ("POLICYGRAPH_ROOT", "POLICYGRAPH_HOME"):
+        if value := os.environ.get(variable):
+            return Path(value)
+    checkout = Path(__file__).resolve().parents[3]
+    for candidate in (checkout, PACKAGED):
+        if (candidate / "ontology").is_dir():
+            return candidate
+    return Path.cwd()
+
+
+def output_dir(project: Path) -> Path:
+    """Where builds of ``project`` go by default: its dist/; for the copy an installed wheel carries
+    (site-packages may be read-only, and is shared by every user) a directory in the user's cache."""
+    if project.resolve() != PACKAGED:
+        return project / "dist"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "policygraph" / __version__ / "dist"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
 """Named SPARQL queries: files in queries/, grlc-compatible, with typed parameters.
 
-A query file is SPARQL with a header of grlc ``#+`` decorators (YAML): summary, description,
-tags, defaults, enumerate, pagination, method. Parameters follow grlc/BASIL variable names:
+A query file (``.rq`` or ``.sparql``) is SPARQL with a header of grlc ``#+`` decorators (YAML, or
+JSON): summary, description, tags, defaults, enumerate, pagination. grlc's decorators for where and
+how it sends the query and shapes the answer — endpoint, method, transform, endpoint-method,
+endpoint_in_url — are accepted, not acted on (queries run on the service's own store) and reported
+in the catalogue, so a grlc folder serves unchanged. Parameters follow grlc/BASIL variable names:
 ``?_name`` (required) and ``?__name`` (optional), with a type suffix: ``_iri``, ``_integer``,
 ``_number``/``_decimal``, ``_boolean``, ``_date``, ``_gyear``, ``_literal``/``_string``, a
 language tag (``_en``, ``_ja``) or ``_xsd_<type>``; no suffix means a plain string.
@@ -29,6 +32,7 @@ import pyoxigraph as ox
 import yaml
 
 from policygraph.store.query_check import QueryTooComplex, inspect
+from policygraph.store.sparql_tokens import iter_tokens
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _PARAM = re.compile(r"[?$](__?)([A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*)")
@@ -162,6 +166,8 @@ class NamedQuery:
     form: str
     pagination: int | None
     columns: list[str] = field(default_factory=list)
+    not_acted_on: dict[str, Any] = field(default_factory=dict)  # grlc decorators accepted as they are
+    notes: list[str] = field(default_factory=list)               # what a reader of the catalogue should know
 
     def bind(self, values: dict[str, str]) -> str:
         """The query with a VALUES block for the given parameters (defaults filled in)."""
@@ -248,7 +254,10 @@ def _parameters(body: str, meta: dict[str, Any], path: Path) -> list[Parameter]:
     """The query's parameters (grlc variable names), with their defaults and enumerated values."""
     defaults, enums = _defaults(meta, path), _enums(meta)
     params: dict[str, Parameter] = {}
-    for m in _PARAM.finditer(re.sub(r"#[^\n]*", "", body)):
+    # variables as the SPARQL lexer reads them: a "#" inside an IRI (rdfs:label's <…#label>) opens no comment
+    for m in (_PARAM.fullmatch(t.value) for t in iter_tokens(body) if t.kind == "var"):
+        if m is None:
+            continue
         underscores, var = m.groups()
         base, suffix = _split(var)
         if base not in params:
@@ -267,8 +276,6 @@ def _pagination(body: str, meta: dict[str, Any], path: Path) -> int | None:
         return None
     if not isinstance(pagination, int) or pagination < 1:
         raise QueryFileError(f"{path}: pagination must be a positive integer")
-    if not re.search(r"\bORDER\s+BY\b", body, re.IGNORECASE):
-        raise QueryFileError(f"{path}: a paginated query needs ORDER BY, or its pages are not stable")
     if re.search(r"\b(LIMIT|OFFSET)\s+\d+\s*$", body.strip(), re.IGNORECASE):
         raise QueryFileError(f"{path}: a paginated query must not end with its own LIMIT/OFFSET")
     return pagination
@@ -284,12 +291,20 @@ def load_query(path: Path) -> NamedQuery:
         raise QueryFileError(f"{path}: not a SPARQL query (no SELECT, ASK, CONSTRUCT or DESCRIBE)")
     if info.service_iris:
         raise QueryFileError(f"{path}: named queries may not use SERVICE")
-    q = NamedQuery(path.stem, path, body, str(meta.get("summary", path.stem)), str(meta.get("description", "")),
-                   [str(t) for t in meta.get("tags", []) or []], _parameters(body, meta, path), info.form,
-                   _pagination(body, meta, path))
+    q = NamedQuery(path.stem, path, body, " ".join(str(meta.get("summary", path.stem)).split()),
+                   str(meta.get("description", "")), [str(t) for t in meta.get("tags", []) or []],
+                   _parameters(body, meta, path), info.form, _pagination(body, meta, path),
+                   not_acted_on={k: v for k, v in meta.items() if k not in ACTED_ON})
+    if q.pagination and not re.search(r"\bORDER\s+BY\b", body, re.IGNORECASE):
+        q.notes.append("paginated without ORDER BY: pages follow the store's order, which another store or "
+                       "build may change")
+    q.notes += [f"unknown decorator {k!r}: ignored" for k in q.not_acted_on if k not in GRLC_ELSEWHERE]
     q.columns = _columns(q)
     return q
 
+
+ACTED_ON = {"summary", "description", "tags", "defaults", "enumerate", "pagination"}
+GRLC_ELSEWHERE = ("endpoint", "method", "transform", "endpoint-method", "endpoint_in_url")  # documented by grlc
 
 _PLACEHOLDERS = {"iri": "urn:x", "integer": "1", "decimal": "1", "boolean": "true", "date": "2025-04-01",
                  "gYear": "2025"}
@@ -313,11 +328,17 @@ def _columns(q: NamedQuery) -> list[str]:
     return [v.value for v in answer.variables] if isinstance(answer, ox.QuerySolutions) else []
 
 
-def load_queries(folder: Path) -> dict[str, NamedQuery]:
-    queries = {}
-    for path in sorted(folder.glob("*.rq")):
-        q = load_query(path)
-        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", q.name):
-            raise QueryFileError(f"{path}: file name must be lower-case letters, digits, - or _ (it is the URL)")
-        queries[q.name] = q
+def load_queries(*folders: Path) -> dict[str, NamedQuery]:
+    """The named queries of ``folders`` (``.rq`` and ``.sparql`` files); two files of one name refused."""
+    queries: dict[str, NamedQuery] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            raise QueryFileError(f"{folder}: no such folder of queries")
+        for path in sorted([*folder.glob("*.rq"), *folder.glob("*.sparql")]):
+            q = load_query(path)
+            if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", q.name):
+                raise QueryFileError(f"{path}: file name must be lower-case letters, digits, - or _ (it is the URL)")
+            if q.name in queries:
+                raise QueryFileError(f"{path}: {queries[q.name].path} has the same name ({q.name}, its URL)")
+            queries[q.name] = q
     return queries

@@ -10,7 +10,7 @@ from pathlib import Path
 from policygraph.build.current import current_build, on_disk_store
 from policygraph.records.limits import check_rdf_file
 from policygraph.store.embedded import TIDY_OVER, EmbeddedEngine, StoreSource, WorkerLimits
-from policygraph.store.engines import Engine
+from policygraph.store.engines import Engine, EngineUnavailable, QueryError, QueryTimeout
 from policygraph.store.loading import files_id
 from policygraph.store.remote import RemoteEngine
 
@@ -44,6 +44,21 @@ class PoolOptions:
                               extra=self.extra, tidy_over=TIDY_OVER, lookups=self.lookups)
 
 
+def remote_engine(endpoint: str, build: dict, log: Callable[[str], None]) -> tuple[Engine, str, str]:
+    """The engine for a remote store that holds the build's graphs (checked here, at start)."""
+    engine = RemoteEngine(endpoint, tuple(sorted(build["graphs"])))
+    try:
+        held = engine.held()
+    except (EngineUnavailable, QueryError, QueryTimeout) as e:
+        raise ServeError(f"the remote store {endpoint} did not answer: {e}") from None
+    if not held:
+        raise ServeError(f"the remote store {endpoint} holds none of the build's {len(engine.graphs)} graphs; load "
+                         "them with `policygraph load --to <its Graph Store endpoint>`")
+    if missing := sorted(set(engine.graphs) - set(held)):
+        log(f"warning: the remote store lacks {len(missing)} of the build's graphs: {', '.join(missing)}")
+    return engine, f"remote-{build['inputs_hash']}", f"remote SPARQL endpoint {endpoint}"
+
+
 def make_engine(spec: StoreSpec, root: Path, out: Path, pool: PoolOptions,
                 log: Callable[[str], None] = print) -> tuple[Engine, str, str]:
     """(engine, build id, description) for what ``spec`` names; the build is the validated one in
@@ -56,7 +71,7 @@ def make_engine(spec: StoreSpec, root: Path, out: Path, pool: PoolOptions,
     if spec.store and spec.store.startswith(("http://", "https://")):
         if extra:
             raise ServeError("--graph needs the embedded store (load extra files into the remote store yourself)")
-        return RemoteEngine(spec.store), "remote-" + spec.store, f"remote SPARQL endpoint {spec.store}"
+        return remote_engine(spec.store, current_build(root, out, log), log)
     if spec.only_extra:
         if not extra:
             raise ServeError("--only-graphs needs at least one --graph FILE")

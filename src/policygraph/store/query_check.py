@@ -61,6 +61,7 @@ class Inspection:
     depth: int = 0
     tokens: int = 0
     lookup: bool = False           # a single-resource lookup (store/lookup_form.py), answered in process
+    dataset: bool = False          # FROM or FROM NAMED: the query names its own graphs
 
 
 def _unescape_codepoints(text: str) -> str:
@@ -114,7 +115,7 @@ def inspect(text: str, limits: Limits = Limits()) -> Inspection:
     toks = tokens(text)
     if len(toks) > limits.max_tokens:
         raise QueryTooComplex(f"the query has {len(toks):,} tokens; the limit is {limits.max_tokens:,}")
-    form, update, pragma, depth, deepest = None, False, None, 0, 0
+    form, update, pragma, depth, deepest, dataset = None, False, None, 0, 0, False
     for t in toks:
         if t.kind == "punct" and t.value in _OPEN:
             depth += 1
@@ -132,13 +133,15 @@ def inspect(text: str, limits: Limits = Limits()) -> Inspection:
                 update = True
             elif word == "DEFINE":
                 pragma = pragma or t.value
+            elif word == "FROM":  # a keyword only in dataset clauses
+                dataset = True
     # every reading is made of the text's own characters: no "service" in it, no SERVICE in any reading
     services = _service_targets(text) if "service" in text.lower() else []
     unescaped = _unescape_codepoints(text)
     if unescaped != text and "service" in unescaped.lower():
         services += _service_targets(unescaped)
     return Inspection(form, update, tuple(dict.fromkeys(services)), pragma, deepest, len(toks),
-                      not services and is_lookup(toks))
+                      not services and is_lookup(toks), dataset)
 
 
 READ_ONLY = "this endpoint is read-only"

@@ -1,13 +1,18 @@
 """The remote engine: any SPARQL 1.1 endpoint, through SPARQLWrapper.
 
 Results are re-serialised here, so formats and row caps are the same as with the embedded store.
+Queries name the graphs they run over: a query that names none (no FROM, no default-graph-uri) is
+sent with the build's graphs as its default graph (their merge: the embedded store's union) and as
+its named graphs, through the protocol's default-graph-uri and named-graph-uri. So the answers do
+not depend on how the remote server's default graph is configured (an Oxigraph server started
+without --union-default-graph, Virtuoso, Fuseki without unionDefaultGraph all answer alike).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyoxigraph as ox
 from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
@@ -20,12 +25,18 @@ from policygraph.store.query_check import inspect
 
 @dataclass
 class RemoteEngine:
-    """A timeout stops waiting; whether the remote server stops the query is up to it."""
+    """A timeout stops waiting; whether the remote server stops the query is up to it. ``graphs``:
+    the build's graphs, which queries that name none run over (empty: the remote's own default)."""
     endpoint: str
+    graphs: tuple[str, ...] = ()
     triples: int = 0
 
     def run(self, job: Job, timeout: float) -> Result:
-        tabular = inspect(job.query).form in ("SELECT", "ASK")
+        info = inspect(job.query)
+        tabular = info.form in ("SELECT", "ASK")
+        if job.default_graphs is None and not info.dataset and self.graphs:
+            job = replace(job, default_graphs=self.graphs,
+                          named_graphs=self.graphs if job.named_graphs is None else job.named_graphs)
         raw = self._fetch(job, timeout, JSON if tabular else TURTLE)
         try:
             parsed = (ox.parse_query_results(raw, format=ox.QueryResultsFormat.JSON) if tabular
@@ -58,6 +69,15 @@ class RemoteEngine:
                 raise QueryTimeout(f"the remote store did not answer within {timeout:g} s") from None
             raise EngineUnavailable(f"remote store unreachable: {e}") from None
         return body
+
+    def held(self, timeout: float = 30) -> list[str]:
+        """Which of the build's graphs the remote store holds (one ASK each, naming no dataset)."""
+        found = []
+        for g in self.graphs:
+            ask = Job(f"ASK {{ GRAPH <{g}> {{ ?s ?p ?o }} }}", "json")
+            if b"true" in self._fetch(ask, timeout, JSON):
+                found.append(g)
+        return found
 
     async def arun(self, job: Job, timeout: float, wait: float | None = None, client: str | None = None,
                    gone: Callable[[], Awaitable[bool]] | None = None) -> Result:

@@ -217,6 +217,9 @@ T = {  # interface strings: (ja, en)
     "s-no-en": ("英語名なし", "no English name"), "s-prefecture": ("都道府県", "Prefecture"),
     # named queries and /api pages (views/query_form.py)
     "nq-catalogue": ("名前付きクエリ", "Named queries"),
+    "nq-not-acted-on": ("このサービスでは使わない grlc の指定（クエリはこのサービスのストアで実行）:",
+                        "grlc decorators this service does not act on (the query runs on this service's store):"),
+    "nq-notes": ("注意:", "Note:"),
     "nq-intro": ("SPARQL を書かずに使える定型のクエリです。パラメータを選んで表を表示し、"
                  "CSV（Excel）や JSON で保存できます。どのクエリも API として使えます（既定は JSON）。",
                  "Ready-made queries that need no SPARQL: choose the parameters, see the table, save it as CSV "

@@ -217,6 +217,7 @@ def catalogue_entry(request: Request, q: NamedQuery) -> dict[str, Any]:
             "parameters": [{"name": p.name, "type": p.type, "required": p.required, "default": p.default,
                             "enum": list(p.enum) or None, "variable": "?" + p.variable} for p in q.parameters],
             "paginated": q.pagination is not None, "columns": q.columns,
+            "not_acted_on": q.not_acted_on, "notes": q.notes,
             "url": base, "csv": base + ".csv", "example": base + ("?" + urlencode(example) if example else "")}
 
 

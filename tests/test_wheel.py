@@ -1,0 +1,70 @@
+"""The installable package: a wheel built from this checkout installs into a fresh virtual environment
+and builds, answers queries and serves from an empty directory, with nothing written there."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import zipfile
+
+import httpx
+import pytest
+from conftest import ROOT, free_port
+
+NAGANO_LABELS = ("SELECT ?l WHERE { <https://w3id.org/policygraph/id/prefecture/20> "
+                 "<http://www.w3.org/2000/01/rdf-schema#label> ?l }")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_the_wheel_installs_anywhere_and_serves_from_an_empty_directory(tmp_path):
+    wheels = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)],
+                   check=True, timeout=600)
+    (wheel,) = wheels.glob("policygraph-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in ("policygraph/project/ontology/policygraph.ttl", "policygraph/project/queries/prefectures.rq",
+                   "policygraph/project/data/reference/prefectures.yaml", "policygraph/web/templates/base.html"):
+        assert needed in names
+    assert not any(n.startswith(("tests/", "benchmarks/", "research/")) for n in names)
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "--quiet", str(wheel)], check=True, timeout=900)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("POLICYGRAPH_", "PYTHON", "VIRTUAL_ENV"))}
+    env |= {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PATH": f"{venv / 'bin'}:{env.get('PATH', '')}"}
+    policygraph = str(venv / "bin" / "policygraph")
+
+    answer = subprocess.run([policygraph, "query", NAGANO_LABELS, "--format", "csv"], cwd=empty, env=env,
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert answer.returncode == 0, answer.stderr
+    assert "長野県" in answer.stdout and "Nagano Prefecture" in answer.stdout
+    assert (tmp_path / "cache" / "policygraph").is_dir()  # the build went to the user's cache
+
+    port = free_port()
+    server = subprocess.Popen([policygraph, "serve", "--port", str(port)], cwd=empty, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.communicate()[0]
+                assert time.monotonic() < deadline, "the installed service did not come up"
+                time.sleep(0.5)
+        base = f"http://127.0.0.1:{port}"
+        rows = httpx.get(base + "/queries/prefectures", headers={"Accept": "application/json"}).json()
+        assert len(rows["results"]["bindings"]) == 47
+        page = httpx.get(base + "/id/prefecture/20", headers={"Accept": "text/html"})
+        assert page.status_code == 200 and "長野県" in page.text
+        assert httpx.get(base + "/static/query.js").status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert list(empty.iterdir()) == []  # nothing written where it was started
