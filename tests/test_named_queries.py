@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from policygraph.web.app import Settings, create_app
+from policygraph.web.named_queries import value_of
 from policygraph.build.dataset import ExtraInputs, build_dataset
 from policygraph.build.dumps import write_dumps
 from policygraph.cli import main
@@ -23,6 +24,7 @@ from policygraph.store.embedded import EmbeddedEngine, StoreSource
 from conftest import FIXTURES, ROOT
 
 QUERIES = load_queries(ROOT / "queries")
+XSD = "http://www.w3.org/2001/XMLSchema#"
 SHEETS = [FIXTURES / "synthetic-13-990101-2025.yaml", FIXTURES / "synthetic-27-880201-2025.yaml"]
 ALIGNMENTS = [FIXTURES / "synthetic-alignments-13.yaml", FIXTURES / "synthetic-alignments-27.yaml"]
 
@@ -352,3 +354,18 @@ def test_serve_stops_at_start_on_a_broken_query_file(tmp_path, capsys):
     assert main(["serve", "--root", str(root), "--port", "1"]) == 1
     err = capsys.readouterr().err
     assert "zz-broken.rq" in err and "syntax error" in err
+
+
+@pytest.mark.parametrize("binding,value", [
+    ({"type": "literal", "value": "1", "datatype": XSD + "boolean"}, True),   # Virtuoso's true
+    ({"type": "literal", "value": "0", "datatype": XSD + "boolean"}, False),
+    ({"type": "literal", "value": "true", "datatype": XSD + "boolean"}, True),
+    ({"type": "literal", "value": "yes", "datatype": XSD + "boolean"}, "yes"),  # ill-typed: its text
+    ({"type": "literal", "value": "47", "datatype": XSD + "int"}, 47),
+    ({"type": "literal", "value": "47", "datatype": XSD + "unsignedShort"}, 47),
+    ({"type": "literal", "value": "x", "datatype": XSD + "integer"}, "x"),
+    ({"type": "literal", "value": "INF", "datatype": XSD + "double"}, "INF"),
+    ({"type": "literal", "value": "125684.0", "datatype": XSD + "decimal"}, 125684),
+])
+def test_row_values_follow_the_lexical_space_of_their_type(binding, value):
+    assert value_of(binding) == value and type(value_of(binding)) is type(value)

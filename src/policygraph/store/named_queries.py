@@ -329,11 +329,10 @@ def _columns(q: NamedQuery) -> list[str]:
 
 
 def load_queries(*folders: Path) -> dict[str, NamedQuery]:
-    """The named queries of ``folders`` (``.rq`` and ``.sparql`` files); two files of one name refused."""
+    """The named queries of ``folders`` (``.rq`` and ``.sparql`` files; a missing folder has none); two
+    files of one name refused."""
     queries: dict[str, NamedQuery] = {}
     for folder in folders:
-        if not folder.is_dir():
-            raise QueryFileError(f"{folder}: no such folder of queries")
         for path in sorted([*folder.glob("*.rq"), *folder.glob("*.sparql")]):
             q = load_query(path)
             if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", q.name):

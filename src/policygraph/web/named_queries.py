@@ -44,18 +44,28 @@ def invalid(parameter: str, detail: str) -> Problem:
     return Problem(422, "invalid parameter", detail, {"Vary": "Accept"}, parameter=parameter)
 
 
-def _value(binding: dict[str, str] | None) -> Any:
-    """A SPARQL JSON term as a plain JSON value: numbers as numbers, everything else as its text."""
+INTEGERS = {XSD + t for t in ("integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
+                               "nonPositiveInteger", "negativeInteger", "unsignedLong", "unsignedInt",
+                               "unsignedShort", "unsignedByte")}  # a store may type COUNT as any of them
+
+
+def value_of(binding: dict[str, str] | None) -> Any:
+    """A SPARQL JSON term as a plain JSON value: numbers as numbers, booleans as booleans (by their
+    lexical space: Virtuoso writes true as "1"), everything else, and any ill-typed value, as its text."""
     if binding is None:
         return None
     value, datatype = binding["value"], binding.get("datatype", "")
-    if datatype in (XSD + "integer", XSD + "int", XSD + "long"):
-        return int(value)
-    if datatype in (XSD + "decimal", XSD + "double", XSD + "float"):
-        d = Decimal(value)
-        return int(d) if d == d.to_integral_value() and "e" not in value.lower() else float(d)
-    if datatype == XSD + "boolean":
-        return value == "true"
+    try:
+        if datatype in INTEGERS:
+            return int(value)
+        if datatype in (XSD + "decimal", XSD + "double", XSD + "float"):
+            d = Decimal(value)
+            if d.is_finite():
+                return int(d) if d == d.to_integral_value() and "e" not in value.lower() else float(d)
+    except (ValueError, ArithmeticError):
+        return value
+    if datatype == XSD + "boolean" and value.strip() in ("true", "false", "1", "0"):
+        return value.strip() in ("true", "1")
     return value
 
 
@@ -149,7 +159,7 @@ async def answer(request: Request, q: NamedQuery, values: dict[str, str] | None 
     if "boolean" in doc:
         return Answer({"query": q.name, "columns": ["result"], "rows": [{"result": doc["boolean"]}]}, None, shown)
     columns, bindings = doc["head"]["vars"], doc["results"]["bindings"]
-    rows = [{c: _value(b.get(c)) for c in columns} for b in bindings]
+    rows = [{c: value_of(b.get(c)) for c in columns} for b in bindings]
     envelope: Envelope = {
         "query": q.name, "parameters": {p.name: values.get(p.name, p.default) for p in q.parameters},
         "columns": columns, "rows": rows[:page_size] if paginated else rows,
