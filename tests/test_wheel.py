@@ -60,7 +60,7 @@ def test_the_wheel_installs_anywhere_and_serves_from_an_empty_directory(tmp_path
                 time.sleep(0.5)
         base = f"http://127.0.0.1:{port}"
         rows = httpx.get(base + "/queries/prefectures", headers={"Accept": "application/json"}).json()
-        assert len(rows["results"]["bindings"]) == 47
+        assert len(rows["rows"]) == 47
         page = httpx.get(base + "/id/prefecture/20", headers={"Accept": "text/html"})
         assert page.status_code == 200 and "長野県" in page.text
         assert httpx.get(base + "/static/query.js").status_code == 200

@@ -7,6 +7,7 @@ prints the outcome. Exit status: 0 ok, 1 an invalid graph or a failure, 2 bad in
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import sys
 import time
@@ -348,15 +349,21 @@ def query(text: str | None, file_: str | None, name: str | None, param: tuple[st
 
 @cli.command(help="push the built dataset, graph by graph, to a SPARQL Graph Store endpoint")
 @click.option("--to", required=True, metavar="URL",
-              help="Graph Store Protocol endpoint, e.g. http://127.0.0.1:7878/store")
+              help="Graph Store Protocol endpoint, e.g. http://127.0.0.1:7878/store (Oxigraph) or "
+                   "http://127.0.0.1:8890/sparql-graph-crud-auth (Virtuoso, with --user)")
+@click.option("--user", metavar="NAME", help="user for an endpoint that asks for HTTP Digest or Basic "
+                                             "authentication; the password comes from $POLICYGRAPH_PASSWORD")
 @graph_options("push")
 @root_option
 @reported()
-def load(to: str, graph: tuple[str, ...], only_graphs: bool, root: str | None) -> int:
+def load(to: str, user: str | None, graph: tuple[str, ...], only_graphs: bool, root: str | None) -> int:
     from policygraph.build.current import current_build  # noqa: PLC0415
     from policygraph.store.loading import load_remote  # noqa: PLC0415
 
     project = project_dir(root)
+    password = os.environ.get("POLICYGRAPH_PASSWORD")
+    if user and password is None:
+        raise click.UsageError("--user needs the password in $POLICYGRAPH_PASSWORD (never on the command line)")
     files = [Path(g) for g in graph]
     for f in files:
         if not f.is_file():
@@ -364,7 +371,7 @@ def load(to: str, graph: tuple[str, ...], only_graphs: bool, root: str | None) -
     if not only_graphs:
         current_build(project, output_dir(project))
         files.insert(0, output_dir(project) / "policygraph.nq")
-    report = load_remote(files, to)
+    report = load_remote(files, to, credentials=(user, password) if user and password is not None else None)
     print(f"loaded {report.triples:,} triples in {report.graphs} graphs into {to}")
     return 0
 

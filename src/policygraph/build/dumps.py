@@ -14,6 +14,7 @@ from pathlib import Path
 
 from policygraph import __version__
 from policygraph.build.dataset import Build
+from policygraph.transform.ids import JSONLD_CONTEXT
 from policygraph.transform.graphs import union_graph
 
 # Dump file → (rdflib format, media type). N-Triples and Turtle hold the union of all graphs.
@@ -38,7 +39,11 @@ def write_dumps(build: Build, out: Path, validated: bool = False) -> dict[str, i
         for name, (fmt, _) in DUMPS.items():
             target = tmp / name
             source = build.dataset if fmt in ("trig", "nquads", "json-ld") else union
-            source.serialize(destination=target, format=fmt, encoding="utf-8")
+            if fmt == "json-ld":  # compacted, the ontology's prefixes as its @context (store/formats.py)
+                source.serialize(destination=target, format=fmt, encoding="utf-8", context=JSONLD_CONTEXT,
+                                 auto_compact=True)
+            else:
+                source.serialize(destination=target, format=fmt, encoding="utf-8")
             sizes[name] = target.stat().st_size
         info = {
             "version": __version__,

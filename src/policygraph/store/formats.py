@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 import pyoxigraph as ox
+from rdflib import Graph
 
 from policygraph.store.engines import Job, Result
+from policygraph.transform.ids import JSONLD_CONTEXT
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -240,7 +242,17 @@ def serialize_boolean(value: bool, fmt: str) -> bytes:
 
 
 def serialize_triples(triples: list[ox.Triple], fmt: str) -> bytes:
+    if fmt == "jsonld":
+        return compact_jsonld(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) or b"")
     return ox.serialize(triples, format=RDF_FORMATS[fmt]) or b""
+
+
+def compact_jsonld(ntriples: bytes) -> bytes:
+    """JSON-LD people can read: compacted with a @context of the ontology's prefixes (``pg:amount``,
+    ``"@type": "xsd:decimal"``), read back to the same triples. rdflib compacts; Oxigraph's JSON-LD
+    writer only expands (it ignores prefixes)."""
+    graph = Graph().parse(data=ntriples, format="nt")
+    return graph.serialize(format="json-ld", context=JSONLD_CONTEXT, auto_compact=True, encoding="utf-8")
 
 
 def render(res: ox.QuerySolutions | ox.QueryBoolean | ox.QueryTriples | ox.QuadParser, job: Job) -> Result:

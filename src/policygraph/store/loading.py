@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pyoxigraph as ox
 
 from policygraph.build.progress import Progress
@@ -73,29 +72,43 @@ def read_graphs(files: list[Path]) -> dict[GraphName, list[ox.Triple]]:
     return graphs
 
 
-def load_remote(files: list[Path], target: str, log: Callable[[str], None] = print) -> LoadReport:
+def load_remote(files: list[Path], target: str, log: Callable[[str], None] = print,
+                credentials: tuple[str, str] | None = None) -> LoadReport:
     """Push every named graph to a SPARQL 1.1 Graph Store HTTP Protocol endpoint (PUT ?graph=IRI),
-    one whole graph per request: splitting a graph would split its blank nodes too."""
+    one whole graph per request: splitting a graph would split its blank nodes too. ``credentials``
+    (user, password) answer an endpoint's Digest challenge (Virtuoso's /sparql-graph-crud-auth).
+
+    With credentials, a HEAD request takes the challenge first: httpx's DigestAuth then signs every PUT
+    before sending it. Answering a challenge to a PUT would send its body twice, and Virtuoso resets
+    the connection when a large body comes unsigned."""
     graphs = read_graphs(files)
     total, want = 0, sum(len(t) for t in graphs.values())
     start = time.monotonic()
-    for i, (graph, triples) in enumerate(sorted(graphs.items(), key=lambda kv: str(kv[0])), 1):
-        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
-        param = "default" if isinstance(graph, ox.DefaultGraph) else "graph=" + urllib.parse.quote(graph.value, safe="")
-        url = f"{target}{'&' if '?' in target else '?'}{param}"
-        req = urllib.request.Request(url, data=body, method="PUT",
-                                     headers={"Content-Type": "application/n-triples"})
-        try:
-            with urllib.request.urlopen(req, timeout=300) as resp:
-                resp.read()
-        except urllib.error.HTTPError as e:
-            raise LoadError(f"{url}: HTTP {e.code} {e.reason}: {e.read()[:300]!r}") from None
-        except urllib.error.URLError as e:
-            raise LoadError(f"{url}: {e.reason}") from None
-        total += len(triples)
-        rate = total / max(time.monotonic() - start, 1e-6)
-        log(f"  [{i}/{len(graphs)}] {len(triples):>8,} triples → {graph}  ({total / want:4.0%}, {rate:,.0f} triples/s)")
+    with httpx.Client(timeout=300, auth=httpx.DigestAuth(*credentials) if credentials else None) as client:
+        if credentials is not None:
+            _request(client, "HEAD", target)
+        for i, (graph, triples) in enumerate(sorted(graphs.items(), key=lambda kv: str(kv[0])), 1):
+            body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+            if isinstance(graph, ox.DefaultGraph):  # the protocol's bare ?default
+                url, params = f"{target}{'&' if '?' in target else '?'}default", None
+            else:
+                url, params = target, {"graph": graph.value}
+            _request(client, "PUT", url, params=params, content=body, headers={"Content-Type": "application/n-triples"})
+            total += len(triples)
+            rate = total / max(time.monotonic() - start, 1e-6)
+            log(f"  [{i}/{len(graphs)}] {len(triples):>8,} triples → {graph}  "
+                f"({total / want:4.0%}, {rate:,.0f} triples/s)")
     return LoadReport(len(graphs), total)
+
+
+def _request(client: httpx.Client, method: str, url: str, **kw: Any) -> None:
+    try:
+        response = client.request(method, url, **kw)
+    except httpx.HTTPError as e:
+        raise LoadError(f"{url}: {e}") from None
+    if response.status_code >= 400 and not (method == "HEAD" and response.status_code in (400, 404, 405)):
+        raise LoadError(f"{response.url}: HTTP {response.status_code} {response.reason_phrase}: "
+                        f"{response.text[:300]!r}")
 
 
 def files_id(files: list[Path]) -> str:

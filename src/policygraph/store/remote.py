@@ -19,8 +19,17 @@ from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import EndPointNotFound, QueryBadFormed, SPARQLWrapperException
 
 from policygraph.store.engines import EngineUnavailable, Job, QueryError, QueryTimeout, Result
-from policygraph.store.formats import render
+from policygraph.store.formats import render, serialize_boolean
 from policygraph.store.query_check import inspect
+
+
+def _ask_answer(solutions: ox.QuerySolutions) -> bool:
+    """An ASK answered as a table — Virtuoso sends one row, ``__ASK_RETVAL`` = 1 or 0 — as its boolean."""
+    rows = list(solutions)
+    value = rows[0][0] if len(rows) == 1 and len(solutions.variables) == 1 else None
+    if not isinstance(value, ox.Literal) or value.value not in ("1", "0", "true", "false"):
+        raise EngineUnavailable("the remote store answered an ASK with a table, not true or false")
+    return value.value in ("1", "true")
 
 
 @dataclass
@@ -43,6 +52,8 @@ class RemoteEngine:
                       else ox.parse(raw, format=ox.RdfFormat.TURTLE))
         except SyntaxError as e:  # e.g. a truncated body after a server-side timeout
             raise EngineUnavailable(f"the remote store sent an unreadable answer: {e}") from None
+        if info.form == "ASK" and isinstance(parsed, ox.QuerySolutions):
+            return Result(serialize_boolean(_ask_answer(parsed), job.fmt))
         return render(parsed, job)
 
     def _fetch(self, job: Job, timeout: float, return_format: str) -> bytes:

@@ -27,6 +27,8 @@ PREFIXES = {
     "pg": PG, "id": ID, "code": CODE, "qb": QB, "skos": SKOS, "org": ORG, "prov": PROV,
     "dcterms": DCTERMS, "dcat": DCAT, "void": VOID, "owl": OWL, "rdf": RDF, "rdfs": RDFS, "xsd": XSD,
 }
+# the @context of every JSON-LD the project writes (dumps, resource pages, CONSTRUCT answers)
+JSONLD_CONTEXT = {prefix: str(namespace) for prefix, namespace in PREFIXES.items()}
 
 # Named graphs: one per source document, plus ontology, reference, curated and inferred.
 G_ONTOLOGY = GRAPH["ontology"]

@@ -1,0 +1,5 @@
+import sys
+
+from policygraph.cli import main
+
+sys.exit(main())
