@@ -20,8 +20,13 @@ NAGANO_LABELS = ("SELECT ?l WHERE { <https://w3id.org/policygraph/id/prefecture/
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
 def test_the_wheel_installs_anywhere_and_serves_from_an_empty_directory(tmp_path):
-    wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)],
+    # from the committed tree, as a clean clone has it (a build in the checkout would leave build/ there)
+    source, wheels = tmp_path / "source", tmp_path / "wheels"
+    source.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD"], capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(source)],
                    check=True, timeout=600)
     (wheel,) = wheels.glob("policygraph-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())

@@ -1,5 +1,0 @@
-import sys
-
-from policygraph.cli import main
-
-sys.exit(main())
