@@ -25,7 +25,7 @@ def test_the_wheel_installs_anywhere_and_serves_from_an_empty_directory(tmp_path
     source.mkdir()
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD"], capture_output=True,
                              check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
+    subprocess.run(["tar", "-x", "-f", "-", "-C", str(source)], input=archive, check=True)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(source)],
                    check=True, timeout=600)
     (wheel,) = wheels.glob("policygraph-*.whl")
