@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+import httpx
 import pyoxigraph as ox
 import pytest
 from fastapi.testclient import TestClient
@@ -80,6 +82,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_for(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
+    """Until ``url`` answers at all (the process ``proc`` started a server there); fails with the
+    process's output if it ended first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            httpx.get(url, timeout=2)
+            return
+        except httpx.TransportError:
+            assert proc.poll() is None, proc.communicate()[0]
+            assert time.monotonic() < deadline, "the server did not come up"
+            time.sleep(0.3)
 
 
 class Server:

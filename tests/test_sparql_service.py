@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 import pytest
-from conftest import FIXTURES, ROOT, Server, free_port
+from conftest import FIXTURES, ROOT, Server, free_port, wait_for
 from rdflib import Graph
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
@@ -535,18 +535,6 @@ def project(tmp_path_factory) -> Path:
     return root
 
 
-def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.TransportError:
-            assert proc.poll() is None, proc.communicate()[0]
-            assert time.monotonic() < deadline, "the server did not come up"
-            time.sleep(0.3)
-
-
 def test_load_then_serve_a_remote_store_from_the_command_line(project, oxigraph_server, endpoint):
     # policygraph load pushes every graph (it builds first); then serve --store URL answers from it
     done = subprocess.run([sys.executable, "-m", "policygraph", "load", "--to", oxigraph_server + "/store",
@@ -558,7 +546,7 @@ def test_load_then_serve_a_remote_store_from_the_command_line(project, oxigraph_
                              "--store", oxigraph_server + "/query"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        _wait_for(f"http://127.0.0.1:{port}/health", proc)
+        wait_for(f"http://127.0.0.1:{port}/health", proc)
         client = SPARQLWrapper(f"http://127.0.0.1:{port}/sparql")
         client.setQuery(DRAFT_BUDGETS)
         client.setReturnFormat(JSON)
@@ -610,7 +598,7 @@ def test_serve_embedded_from_the_command_line(project):
     proc = subprocess.Popen([sys.executable, "-m", "policygraph", "serve", "--port", str(port), "--root", str(project),
                              "--query-timeout", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        _wait_for(f"http://127.0.0.1:{port}/health", proc)
+        wait_for(f"http://127.0.0.1:{port}/health", proc)
         client = SPARQLWrapper(f"http://127.0.0.1:{port}/sparql")
         client.setQuery(LABELS)
         client.setReturnFormat(JSON)

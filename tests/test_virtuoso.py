@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import ROOT, free_port
+from conftest import ROOT, free_port, wait_for
 from test_remote_stores import QUERIES, sample
 
 from policygraph.store.embedded import EmbeddedEngine, StoreSource
@@ -161,15 +161,7 @@ def test_serve_on_virtuoso(virtuoso):
                             text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(base + "/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.communicate()[0]
-                assert time.monotonic() < deadline
-                time.sleep(0.3)
+        wait_for(base + "/health", proc)
         assert len(httpx.get(base + "/queries/prefectures").json()["rows"]) == 47
         prefecture = "ASK { ?s a <https://w3id.org/policygraph/def#Prefecture> }"
         ask = httpx.get(base + "/sparql", params={"query": prefecture},

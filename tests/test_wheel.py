@@ -6,12 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import zipfile
 
 import httpx
 import pytest
-from conftest import ROOT, free_port
+from conftest import ROOT, free_port, wait_for
 
 NAGANO_LABELS = ("SELECT ?l WHERE { <https://w3id.org/policygraph/id/prefecture/20> "
                  "<http://www.w3.org/2000/01/rdf-schema#label> ?l }")
@@ -54,15 +53,7 @@ def test_the_wheel_installs_anywhere_and_serves_from_an_empty_directory(tmp_path
     server = subprocess.Popen([policygraph, "serve", "--port", str(port)], cwd=empty, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, server.communicate()[0]
-                assert time.monotonic() < deadline, "the installed service did not come up"
-                time.sleep(0.5)
+        wait_for(f"http://127.0.0.1:{port}/health", server, seconds=300)
         base = f"http://127.0.0.1:{port}"
         rows = httpx.get(base + "/queries/prefectures", headers={"Accept": "application/json"}).json()
         assert len(rows["rows"]) == 47
