@@ -136,14 +136,7 @@ def rows(body: bytes, concatenated: frozenset[str]) -> object:
     return sorted(out)
 
 
-VIRTUOSO_BUGS = {  # Virtuoso 7.2.5.1 (Debian bookworm) fails to compile these; the same text runs on Oxigraph
-    "compare-budget-by-national-program": "Virtuoso 37000 Error SQ156: Internal Optimized compiler error: Bad dfe in "
-                                          "sqlo_place_exp (VALUES joined with grouped sub-selects)",
-}
-
-
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=VIRTUOSO_BUGS[n], strict=True))
-                                  if n in VIRTUOSO_BUGS else n for n in sorted(QUERIES)])
+@pytest.mark.parametrize("name", sorted(QUERIES))
 def test_every_named_query_gives_the_embedded_rows_on_virtuoso(name, virtuoso, embedded, dist):
     build = json.loads((dist / "build-info.json").read_text())
     remote, _, _ = remote_engine(virtuoso + "/sparql", build, log=lambda *_: None)
