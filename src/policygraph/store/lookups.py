@@ -123,10 +123,6 @@ class Lookups:
             log.info("lookups answered in process from %s", self._dir, extra={"event": "lookups-ready"})
 
     @property
-    def ready(self) -> bool:
-        return self._store is not None
-
-    @property
     def state(self) -> str:
         """For /health: "ready", "copying" (the copy is being built), "failed", or "off"."""
         if self._store is not None:
@@ -144,6 +140,10 @@ class Lookups:
         capped = replace(job, max_rows=min(job.max_rows, LOOKUP_ROWS))
         try:
             result = _engine_json(store, capped) if job.fmt == "json" else None
+            if result is not None and result.truncated:  # more rows than the cap: not run a second time
+                if capped.max_rows < job.max_rows:
+                    return None
+                result = None  # the service's own row limit: render writes the cut answer
             if result is None:
                 result = render(store.query(job.query, use_default_graph_as_union=True), capped)
         except (KeyboardInterrupt, SystemExit):
@@ -167,8 +167,8 @@ class Lookups:
 def _engine_json(store: ox.Store, job: Job) -> Result | None:
     """A SELECT lookup's JSON from Oxigraph's own serialiser, byte-identical to render's and 2-3× faster
     on a dozen rows (measured); bounded by a LIMIT one past ``job.max_rows`` added to the text (on a
-    line of its own: the text may end in a comment). None when it has more rows than that: render
-    then answers."""
+    line of its own: the text may end in a comment). With more rows than that, a Result marked
+    truncated and without a usable body; None where it does not apply (render answers)."""
     try:
         res = store.query(f"{job.query}\nLIMIT {job.max_rows + 1}", use_default_graph_as_union=True)
     except SyntaxError:
@@ -179,4 +179,4 @@ def _engine_json(store: ox.Store, job: Job) -> Result | None:
         return None
     body = res.serialize(format=ox.QueryResultsFormat.JSON) or b""
     rows = len(json.loads(body)["results"]["bindings"])
-    return Result(body, False, rows) if rows <= job.max_rows else None
+    return Result(body, False, rows) if rows <= job.max_rows else Result(b"", True, rows)

@@ -121,6 +121,7 @@ def _answer(scope: Scope, head: tuple[str | None, str], body: bytes) -> tuple[Fo
     settings: Settings = app.state.settings
     try:
         info = check(query, settings.limits, settings.service_allow)
+        scope.setdefault("state", {})["inspection"] = (query, info)  # the route need not check it again
         fmt = negotiate(GRAPH_FORMATS if info.form in ("CONSTRUCT", "DESCRIBE") else SOLUTION_FORMATS, accept, formats)
     except (Refused, NotAcceptable):
         return None
